@@ -1,0 +1,29 @@
+"""``/uploads``: the "Uploaded files" page with download links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from filebay.catalog.base import ListQuery
+from filebay.web.listing import list_query
+from filebay.web.pages import render_file_list
+from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, TemplatesDep
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/uploads", response_class=HTMLResponse)
+async def uploads_page(
+    request: Request,
+    catalog: CatalogDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    query: Annotated[ListQuery, Depends(list_query)],
+) -> HTMLResponse:
+    return await render_file_list(
+        request, "uploads.html", catalog, principal, settings, templates, query
+    )

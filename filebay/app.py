@@ -1,0 +1,43 @@
+"""The app for a service, or all four in one process (the embedded default)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from filebay.config import Service, Settings
+from filebay.web.app import build_app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app that ``filebay serve`` runs for ``settings.service``."""
+    settings = settings or Settings()
+    if settings.service == Service.upload:
+        from upload_service.app import create_app as upload_app
+
+        return upload_app(settings)
+    if settings.service == Service.download:
+        from download_service.app import create_app as download_app
+
+        return download_app(settings)
+    if settings.service == Service.metadata:
+        from metadata_service.app import create_app as metadata_app
+
+        return metadata_app(settings)
+    if settings.service == Service.auth:
+        raise ValueError("the auth service arrives with the auth issue")
+    return _all_in_one(settings)
+
+
+def _all_in_one(settings: Settings) -> FastAPI:
+    # One process, the catalog used directly: no HTTP hop between the services.
+    from download_service.app import ROUTERS as DOWNLOAD
+    from metadata_service import routes as metadata_routes
+    from metadata_service.app import open_sql_catalog
+    from upload_service.app import ROUTERS as UPLOAD
+
+    return build_app(
+        settings,
+        service=Service.all,
+        routers=[*UPLOAD, metadata_routes.router, *DOWNLOAD],
+        open_catalog=open_sql_catalog,
+    )

@@ -1,0 +1,104 @@
+"""The catalog contract: file records, always scoped to an owner."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+
+
+class SortKey(StrEnum):
+    created_at = "created_at"
+    created_at_desc = "-created_at"
+    name = "name"
+    name_desc = "-name"
+    size = "size"
+    size_desc = "-size"
+
+    @property
+    def column(self) -> str:
+        return self.value.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+
+@dataclass(frozen=True, slots=True)
+class NewFile:
+    """What the upload path knows once the blob is published."""
+
+    id: str
+    owner: str
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    blob_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    id: str
+    owner: str
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    blob_key: str
+    created_at: datetime
+    updated_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat().replace("+00:00", "Z")
+        data["updated_at"] = self.updated_at.isoformat().replace("+00:00", "Z")
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+    q: str | None = None
+    sort: SortKey = SortKey.created_at_desc
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[FileRecord]
+    next_cursor: str | None
+
+
+class Catalog(Protocol):
+    """File metadata. ``owner=None`` means every owner (admins, fsck); otherwise every call
+    sees only that owner's records, and another owner's record is ``NotFound``."""
+
+    async def add(self, new: NewFile) -> FileRecord:
+        """Record a file whose blob is already published."""
+
+    async def get(self, file_id: str, owner: str | None) -> FileRecord:
+        """One record, or ``NotFound``."""
+
+    async def list(self, owner: str | None, query: ListQuery) -> Page:
+        """A keyset-paginated page; ``InvalidCursor`` for a cursor of another sort."""
+
+    async def rename(self, file_id: str, owner: str | None, name: str) -> FileRecord:
+        """Change the name (already cleaned and checked) and ``updated_at``."""
+
+    async def delete(self, file_id: str, owner: str | None) -> FileRecord:
+        """Remove the record and return it, so the caller can delete the blob after."""
+
+    async def ping(self) -> None:
+        """Raise ``CatalogUnavailable`` unless the database answers."""
+
+    def iter_all(self) -> AsyncIterator[FileRecord]:
+        """Every record, for fsck."""
+
+    async def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,144 @@
+"""The catalog as a client of the metadata service (split shape): same contract over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page, SortKey
+from filebay.errors import CatalogUnavailable, FilebayError, InvalidCursor, NotFound
+from filebay.ids import is_valid_id
+
+INTERNAL = "/internal/v1"
+# Reads are retried on connection failures; writes are not (they may have happened).
+RETRIES = 2
+RETRY_DELAY = 0.2
+
+
+def record_from_json(data: dict[str, Any]) -> FileRecord:
+    return FileRecord(
+        id=data["id"],
+        owner=data["owner"],
+        name=data["name"],
+        size=int(data["size"]),
+        content_type=data["content_type"],
+        sha256=data["sha256"],
+        blob_key=data["blob_key"],
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+    )
+
+
+def _owner_params(owner: str | None) -> dict[str, str]:
+    return {"all": "1"} if owner is None else {"owner": owner}
+
+
+class HttpCatalog:
+    """Talks to ``/internal/v1`` of the metadata service with the service token."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + INTERNAL,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _call(
+        self, method: str, path: str, *, idempotent: bool, **kwargs: Any
+    ) -> httpx.Response:
+        attempts = RETRIES + 1 if idempotent else 1
+        for attempt in range(attempts):
+            try:
+                response = await self._client.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                # A write whose connection failed before sending is still safe to report as 503.
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(RETRY_DELAY * (attempt + 1))
+                    continue
+                raise CatalogUnavailable() from exc
+            return self._check(response)
+        raise CatalogUnavailable()  # pragma: no cover - loop always returns or raises
+
+    @staticmethod
+    def _check(response: httpx.Response) -> httpx.Response:
+        if response.is_success:
+            return response
+        try:
+            detail = response.json().get("detail")
+            code = response.json().get("code")
+        except ValueError:
+            detail, code = None, None
+        if response.status_code == 404:
+            raise NotFound(detail)
+        if code == "invalid_cursor":
+            raise InvalidCursor()
+        if response.status_code in (502, 503, 504):
+            raise CatalogUnavailable(detail)
+        error = FilebayError(detail or f"metadata service answered {response.status_code}")
+        error.status = response.status_code if response.status_code < 500 else 502
+        error.code = code or "metadata_error"
+        raise error
+
+    async def add(self, new: NewFile) -> FileRecord:
+        response = await self._call("POST", "/files", idempotent=False, json=asdict(new))
+        return record_from_json(response.json())
+
+    async def get(self, file_id: str, owner: str | None) -> FileRecord:
+        if not is_valid_id(file_id):
+            raise NotFound()
+        response = await self._call(
+            "GET", f"/files/{file_id}", idempotent=True, params=_owner_params(owner)
+        )
+        return record_from_json(response.json())
+
+    async def list(self, owner: str | None, query: ListQuery) -> Page:
+        params = {**_owner_params(owner), "limit": str(query.limit), "sort": query.sort.value}
+        if query.cursor:
+            params["cursor"] = query.cursor
+        if query.q:
+            params["q"] = query.q
+        response = await self._call("GET", "/files", idempotent=True, params=params)
+        data = response.json()
+        return Page([record_from_json(r) for r in data["items"]], data["next_cursor"])
+
+    async def rename(self, file_id: str, owner: str | None, name: str) -> FileRecord:
+        if not is_valid_id(file_id):
+            raise NotFound()
+        response = await self._call(
+            "PATCH",
+            f"/files/{file_id}",
+            idempotent=True,
+            params=_owner_params(owner),
+            json={"name": name},
+        )
+        return record_from_json(response.json())
+
+    async def delete(self, file_id: str, owner: str | None) -> FileRecord:
+        if not is_valid_id(file_id):
+            raise NotFound()
+        response = await self._call(
+            "DELETE", f"/files/{file_id}", idempotent=False, params=_owner_params(owner)
+        )
+        return record_from_json(response.json())
+
+    async def ping(self) -> None:
+        await self._call("GET", "/ready", idempotent=False)
+
+    async def iter_all(self) -> AsyncIterator[FileRecord]:
+        cursor = None
+        while True:
+            page = await self.list(None, ListQuery(limit=1000, cursor=cursor, sort=SortKey.name))
+            for record in page.items:
+                yield record
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor

@@ -1,0 +1,221 @@
+"""The catalog on SQL (SQLAlchemy 2 async): SQLite by default, PostgreSQL via asyncpg."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import ColumnElement, delete, event, literal, select, text, tuple_, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page
+from filebay.catalog.cursor import Cursor, decode_cursor, encode_cursor
+from filebay.catalog.migrate import migrate
+from filebay.catalog.models import FileRow
+from filebay.errors import CatalogUnavailable, NotFound
+from filebay.ids import is_valid_id
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _unavailable_on_db_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """A database that is down or unreachable is a 503, not a 500."""
+
+    @wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            raise CatalogUnavailable() from exc
+
+    return wrapper
+
+
+def _to_record(row: FileRow) -> FileRecord:
+    return FileRecord(
+        id=row.id,
+        owner=row.owner,
+        name=row.name,
+        size=row.size,
+        content_type=row.content_type,
+        sha256=row.sha256,
+        blob_key=row.blob_key,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _escape_like(q: str) -> str:
+    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: an acknowledged upload's record survives power loss (NORMAL may drop it).
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine with filebay's connection settings for the given URL."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 10})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=5,
+        connect_args={"timeout": 5, "command_timeout": 30},
+    )
+
+
+class SqlCatalog:
+    """Direct SQL. Owned by the metadata service (and the all-in-one process)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._session = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str, *, run_migrations: bool = True) -> SqlCatalog:
+        engine = create_engine(url)
+        if run_migrations:
+            try:
+                await migrate(engine)
+            except (OperationalError, DBAPIError, OSError) as exc:
+                await engine.dispose()
+                raise CatalogUnavailable(f"cannot migrate the catalog: {exc}") from exc
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @staticmethod
+    def _scope(owner: str | None) -> list[ColumnElement[bool]]:
+        return [] if owner is None else [FileRow.owner == owner]
+
+    @_unavailable_on_db_errors
+    async def add(self, new: NewFile) -> FileRecord:
+        now = datetime.now(UTC)
+        row = FileRow(
+            id=new.id,
+            owner=new.owner,
+            name=new.name,
+            size=new.size,
+            content_type=new.content_type,
+            sha256=new.sha256,
+            blob_key=new.blob_key,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._session.begin() as session:
+            session.add(row)
+        return _to_record(row)
+
+    @_unavailable_on_db_errors
+    async def get(self, file_id: str, owner: str | None) -> FileRecord:
+        if not is_valid_id(file_id):
+            raise NotFound()
+        async with self._session() as session:
+            row = await session.scalar(
+                select(FileRow).where(FileRow.id == file_id, *self._scope(owner))
+            )
+        if row is None:
+            raise NotFound()
+        return _to_record(row)
+
+    @_unavailable_on_db_errors
+    async def list(self, owner: str | None, query: ListQuery) -> Page:
+        sort = query.sort
+        column = getattr(FileRow, sort.column)
+        conditions = self._scope(owner)
+        if query.q:
+            conditions.append(FileRow.name.ilike(f"%{_escape_like(query.q)}%", escape="\\"))
+        if query.cursor:
+            cur = decode_cursor(query.cursor, sort)
+            conditions.append(_after(column, cur, sort.descending))
+        order = (column.desc(), FileRow.id.desc()) if sort.descending else (column, FileRow.id)
+        stmt = select(FileRow).where(*conditions).order_by(*order).limit(query.limit + 1)
+        async with self._session() as session:
+            rows = list((await session.scalars(stmt)).all())
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        next_cursor = None
+        if more and rows:
+            last = rows[-1]
+            next_cursor = encode_cursor(Cursor(sort, getattr(last, sort.column), last.id))
+        return Page([_to_record(r) for r in rows], next_cursor)
+
+    @_unavailable_on_db_errors
+    async def rename(self, file_id: str, owner: str | None, name: str) -> FileRecord:
+        if not is_valid_id(file_id):
+            raise NotFound()
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(FileRow)
+                .where(FileRow.id == file_id, *self._scope(owner))
+                .values(name=name, updated_at=datetime.now(UTC))
+                .returning(FileRow)
+            )
+            row = result.scalar_one_or_none()
+            if row is None:
+                raise NotFound()
+            return _to_record(row)
+
+    @_unavailable_on_db_errors
+    async def delete(self, file_id: str, owner: str | None) -> FileRecord:
+        if not is_valid_id(file_id):
+            raise NotFound()
+        async with self._session.begin() as session:
+            result = await session.execute(
+                delete(FileRow).where(FileRow.id == file_id, *self._scope(owner)).returning(FileRow)
+            )
+            row = result.scalar_one_or_none()
+            if row is None:
+                raise NotFound()
+            return _to_record(row)
+
+    @_unavailable_on_db_errors
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def iter_all(self) -> AsyncIterator[FileRecord]:
+        last_id = ""
+        while True:
+            async with self._session() as session:
+                rows = list(
+                    (
+                        await session.scalars(
+                            select(FileRow)
+                            .where(FileRow.id > last_id)
+                            .order_by(FileRow.id)
+                            .limit(1000)
+                        )
+                    ).all()
+                )
+            if not rows:
+                return
+            for row in rows:
+                yield _to_record(row)
+            last_id = rows[-1].id
+
+
+def _after(column: Any, cur: Cursor, descending: bool) -> ColumnElement[bool]:
+    """Rows strictly after the cursor in (sort key, id) order: a row comparison, which both
+    PostgreSQL and SQLite answer from the (owner, key, id) index."""
+    key = tuple_(column, FileRow.id)
+    value = tuple_(literal(cur.value, column.type), literal(cur.last_id, FileRow.id.type))
+    return key < value if descending else key > value

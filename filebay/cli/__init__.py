@@ -1,0 +1,1 @@
+"""The ``filebay`` command line."""

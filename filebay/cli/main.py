@@ -1,0 +1,160 @@
+"""``filebay``: run the server, check the data, show the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from filebay.config import Service, Settings
+
+app = typer.Typer(
+    help="filebay: a self-hosted, multi-user file portal.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Folder for blobs, the SQLite file and keys (FILEBAY_DATA_DIR)."
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL of the catalog (FILEBAY_DATABASE_URL)."),
+]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the CLI flags that were given on top."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)
+
+
+@app.command()
+def serve(
+    service: Annotated[
+        Service,
+        typer.Option(help="Which service to run; 'all' runs the four in one process."),
+    ] = Service.all,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (FILEBAY_HOST).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port; default 8000 for all, 8001 upload, 8002 metadata, 8003 download."),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    metadata_url: Annotated[
+        str | None,
+        typer.Option(help="Base URL of the metadata service, for upload and download."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (uvicorn).")] = 1,
+) -> None:
+    """Run filebay: all services in one process, or one service of the split shape."""
+    import uvicorn
+
+    settings = load_settings(
+        service=service,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        metadata_url=metadata_url,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    err.print(
+        f"filebay {settings.service.value} on http://{settings.host}:{settings.effective_port} "
+        f"(data: {settings.data_dir.resolve()})"
+    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.effective_port,
+        "log_level": settings.log_level,
+        "timeout_keep_alive": 30,
+        "server_header": False,
+    }
+    if workers > 1:
+        # Worker processes rebuild the app from the environment, so hand the flags over there.
+        os.environ.update(settings.as_environment())
+        uvicorn.run("filebay.app:create_app", factory=True, workers=workers, **options)
+    else:
+        from filebay.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+
+
+@app.command("config")
+def show_config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print the effective settings, with secrets masked."""
+    values = load_settings(data_dir=data_dir, database_url=database_url).masked()
+    if as_json:
+        console.print_json(json.dumps(values, default=str))
+        return
+    table = Table("setting", "value", title="filebay settings")
+    for key, value in values.items():
+        table.add_row(f"FILEBAY_{key.upper()}", "" if value is None else str(value))
+    console.print(table)
+
+
+@app.command()
+def fsck(
+    repair: Annotated[
+        bool, typer.Option(help="Remove leftovers and records whose blob is gone.")
+    ] = False,
+    verify: Annotated[
+        bool, typer.Option(help="Also read every blob and check its SHA-256.")
+    ] = False,
+    grace_seconds: Annotated[
+        int | None,
+        typer.Option(help="Orphans and temp files younger than this are left alone."),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Check catalog against blob store. Exit 0 clean, 1 damage or unrepaired leftovers."""
+    from filebay.catalog.sql import SqlCatalog
+    from filebay.fsck import run_fsck
+    from filebay.storage import make_blob_store
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    grace = timedelta(
+        seconds=grace_seconds if grace_seconds is not None else settings.temp_grace_seconds
+    )
+
+    async def run() -> Any:
+        catalog = await SqlCatalog.open(settings.effective_database_url)
+        try:
+            return await run_fsck(
+                catalog, make_blob_store(settings), verify=verify, repair=repair, grace=grace
+            )
+        finally:
+            await catalog.close()
+
+    report = asyncio.run(run())
+    table = Table("problem", "key", "detail", "repaired", title="filebay fsck")
+    for f in report.findings:
+        table.add_row(f.kind, f.key, f.detail, "yes" if f.repaired else "no")
+    if report.findings:
+        console.print(table)
+    console.print(
+        f"{report.records} records, {report.blobs} blobs, {len(report.findings)} problems"
+    )
+    raise typer.Exit(0 if report.clean else 1)
+
+
+def main() -> None:
+    app()

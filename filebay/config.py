@@ -1,0 +1,124 @@
+"""The one settings object. Nothing else in filebay reads ``os.environ``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from filebay import PROJECT_ROOT
+
+
+class Service(StrEnum):
+    """The services one process can run; ``all`` mounts every one of them."""
+
+    all = "all"
+    auth = "auth"
+    upload = "upload"
+    metadata = "metadata"
+    download = "download"
+
+
+DEFAULT_PORTS: dict[Service, int] = {
+    Service.all: 8000,
+    Service.upload: 8001,
+    Service.metadata: 8002,
+    Service.download: 8003,
+    Service.auth: 8004,
+}
+
+GIB = 1024**3
+
+
+class Settings(BaseSettings):
+    """Effective configuration, from ``FILEBAY_*`` variables and CLI flags."""
+
+    model_config = SettingsConfigDict(env_prefix="FILEBAY_", extra="ignore")
+
+    data_dir: Path = Field(Path("uploads"), description="Blobs, the SQLite file and keys.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL; default SQLite in the data dir."
+    )
+    storage: str = Field("local", description="Blob store backend: local.")
+    max_upload_bytes: int = Field(100 * GIB, description="Largest accepted upload, in bytes.")
+    auth: str = Field("off", description="'on' requires a login; 'off' acts as admin.")
+    host: str = "127.0.0.1"
+    port: int | None = None
+    service: Service = Service.all
+    metadata_url: str | None = Field(None, description="Metadata service base URL (split shape).")
+    download_url: str | None = Field(None, description="Public base URL of the download service.")
+    service_token: SecretStr | None = Field(
+        None, description="Shared secret between services; generated into the data dir if unset."
+    )
+    catalog_timeout: float = Field(10.0, description="Seconds before a metadata call fails.")
+    temp_grace_seconds: int = Field(
+        3600, description="Age after which fsck treats temp files and orphan blobs as stale."
+    )
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    static_dir: Path = PROJECT_ROOT / "static"
+    log_level: str = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_default(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else DEFAULT_PORTS[self.service]
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'filebay.db').resolve()}"
+
+    def resolved_service_token(self) -> str:
+        """The service-to-service secret: configured, or kept in the (shared) data dir."""
+        if self.service_token is not None:
+            return self.service_token.get_secret_value()
+        from filebay.secrets import load_or_create_secret
+
+        return load_or_create_secret(self.data_dir / "service_token")
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``FILEBAY_*`` variables (for worker processes)."""
+        return {
+            f"FILEBAY_{name.upper()}": _env_value(getattr(self, name))
+            for name in type(self).model_fields
+            if getattr(self, name) is not None
+        }
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as printed by ``filebay config``: secrets and URL passwords hidden."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif name == "database_url":
+                value = mask_url_password(self.effective_database_url)
+            elif isinstance(value, Path | StrEnum):
+                value = str(value)
+            out[name] = value
+        out["port"] = self.effective_port
+        return out
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return str(value)
+
+
+def mask_url_password(url: str) -> str:
+    """Hide the password part of ``scheme://user:password@host/...``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy understands: hide it all
+        return "********"

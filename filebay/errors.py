@@ -1,0 +1,76 @@
+"""Domain errors. Each carries a stable code and an HTTP status; one handler renders them."""
+
+from __future__ import annotations
+
+
+class FilebayError(Exception):
+    """Base of every error filebay answers with on purpose."""
+
+    status: int = 500
+    code: str = "internal"
+    detail: str = "internal error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.detail)
+        if detail:
+            self.detail = detail
+
+
+class NotFound(FilebayError):
+    status, code, detail = 404, "not_found", "not found"
+
+
+class BadRequest(FilebayError):
+    status, code, detail = 400, "bad_request", "bad request"
+
+
+class NameTooLong(BadRequest):
+    code, detail = "name_too_long", "name is longer than 255 bytes of UTF-8"
+
+
+class InvalidCursor(BadRequest):
+    code, detail = "invalid_cursor", "invalid cursor"
+
+
+class MalformedUpload(BadRequest):
+    code, detail = "malformed_upload", "malformed multipart body"
+
+
+class TooLarge(FilebayError):
+    status, code, detail = 413, "too_large", "upload exceeds the maximum size"
+
+
+class RangeNotSatisfiable(FilebayError):
+    status, code, detail = 416, "range_not_satisfiable", "range not satisfiable"
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+
+class StorageFull(FilebayError):
+    status, code, detail = 507, "storage_full", "blob store is full"
+
+
+class Unavailable(FilebayError):
+    status, code, detail = 503, "unavailable", "service unavailable"
+
+
+class CatalogUnavailable(Unavailable):
+    code, detail = "catalog_unavailable", "catalog unavailable"
+
+
+class StorageUnavailable(Unavailable):
+    code, detail = "storage_unavailable", "blob store unavailable"
+
+
+class BlobNotFound(NotFound):
+    code, detail = "blob_not_found", "blob not found"
+
+
+class Unauthorized(FilebayError):
+    status, code, detail = 401, "unauthorized", "not authenticated"
+
+
+class ClientGone(Exception):
+    """The client disconnected mid-request; nothing is stored and nobody is answered."""

@@ -1,0 +1,71 @@
+"""The blob store contract: a small async interface over bytes stored under generated keys."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class BlobStat:
+    key: str
+    size: int
+    modified_at: datetime
+
+
+class BlobWriter(Protocol):
+    """One blob being written. Nothing is visible under the key until ``commit``."""
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append ``data``. Raises ``StorageFull`` (ENOSPC) or ``StorageUnavailable``."""
+
+    async def commit(self) -> None:
+        """Publish atomically and durably: afterwards the whole blob is readable, before it
+        nothing is. The writer is finished either way."""
+
+    async def abort(self) -> None:
+        """Discard what was written. Safe to call more than once and after a failure."""
+
+
+class BlobStore(Protocol):
+    """Where file bytes live. Keys are generated ids, never user-supplied names."""
+
+    async def open_writer(self, key: str) -> BlobWriter:
+        """Start writing a new blob under ``key``."""
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Yield bytes ``start`` to ``end`` (exclusive; ``None`` = to the end) in chunks.
+        Raises ``BlobNotFound`` when the key is absent."""
+
+    async def stat(self, key: str) -> BlobStat:
+        """Size and modification time; ``BlobNotFound`` when absent."""
+
+    async def delete(self, key: str) -> None:
+        """Remove the blob; absent is not an error."""
+
+    async def ping(self) -> None:
+        """Raise ``StorageUnavailable`` unless the store can be written and read."""
+
+
+@runtime_checkable
+class Sweepable(Protocol):
+    """Optional power used by fsck and the sweeper: enumerate blobs and leftovers."""
+
+    def iter_blobs(self) -> AsyncIterator[BlobStat]:
+        """Every published blob."""
+
+    def iter_temps(self) -> AsyncIterator[BlobStat]:
+        """Every unfinished write (temp file, incomplete multipart upload)."""
+
+    async def remove_temp(self, key: str) -> None:
+        """Discard one unfinished write named by ``iter_temps``."""
+
+
+@runtime_checkable
+class LocalPaths(Protocol):
+    """Optional power: the blob is a file on this machine (lets download use sendfile paths)."""
+
+    def local_path(self, key: str) -> str:
+        """Filesystem path of the published blob ``key``."""

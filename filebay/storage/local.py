@@ -1,0 +1,196 @@
+"""Blobs as files under ``<data dir>/blobs``, written through ``<data dir>/tmp`` (same fs)."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filebay.errors import BlobNotFound, StorageFull, StorageUnavailable
+from filebay.ids import is_valid_id, new_id
+from filebay.storage.base import BlobStat
+
+READ_CHUNK = 1024 * 1024
+
+
+def _translate(exc: OSError) -> Exception:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull()
+    if exc.errno == errno.ENOENT:
+        return BlobNotFound()
+    return StorageUnavailable(f"blob store error: {exc.strerror or exc}")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _stat(key: str, path: Path) -> BlobStat:
+    st = path.stat()
+    return BlobStat(key=key, size=st.st_size, modified_at=datetime.fromtimestamp(st.st_mtime, UTC))
+
+
+class LocalBlobWriter:
+    """Writes to a temp file; ``commit`` is fsync, rename into place, fsync the directory."""
+
+    def __init__(self, store: LocalBlobStore, key: str) -> None:
+        self._store = store
+        self._key = key
+        self._final = store.path_for(key)
+        self._temp = store.temp_dir / f"{key}.{new_id()[:8]}.part"
+        self._fd: int | None = os.open(
+            self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+        )
+
+    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._fd is not None, "writer is finished"
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        try:
+            await asyncio.to_thread(self._write_all, data)
+        except OSError as exc:
+            await self.abort()
+            raise _translate(exc) from exc
+
+    def _publish(self) -> None:
+        assert self._fd is not None, "writer is finished"
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = None
+        self._final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self._temp, self._final)
+        _fsync_dir(self._final.parent)
+
+    async def commit(self) -> None:
+        try:
+            await asyncio.to_thread(self._publish)
+        except OSError as exc:
+            await self.abort()
+            raise _translate(exc) from exc
+
+    def _discard(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._temp.unlink(missing_ok=True)
+
+    async def abort(self) -> None:
+        # Synchronous on purpose: abort also runs while a request is being cancelled.
+        self._discard()
+
+
+class LocalBlobStore:
+    """The default backend. Layout: ``blobs/ab/cd/<key>`` and ``tmp/<key>.<rand>.part``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blob_dir = root / "blobs"
+        self.temp_dir = root / "tmp"
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, key: str) -> Path:
+        # Keys are generated hex ids; anything else is a programming error, not user input.
+        if not is_valid_id(key):
+            raise BlobNotFound()
+        return self.blob_dir / key[:2] / key[2:4] / key
+
+    def local_path(self, key: str) -> str:
+        return str(self.path_for(key))
+
+    async def open_writer(self, key: str) -> LocalBlobWriter:
+        try:
+            return LocalBlobWriter(self, key)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        path = self.path_for(key)
+        try:
+            fh = await asyncio.to_thread(open, path, "rb", buffering=0)
+        except OSError as exc:
+            raise _translate(exc) from exc
+        try:
+            if end is None:
+                end = os.fstat(fh.fileno()).st_size
+            pos = start
+            while pos < end:
+                n = min(READ_CHUNK, end - pos)
+                chunk = await asyncio.to_thread(os.pread, fh.fileno(), n, pos)
+                if not chunk:
+                    break
+                pos += len(chunk)
+                yield chunk
+        except OSError as exc:
+            raise _translate(exc) from exc
+        finally:
+            fh.close()
+
+    async def stat(self, key: str) -> BlobStat:
+        try:
+            return await asyncio.to_thread(_stat, key, self.path_for(key))
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(self.path_for(key).unlink, missing_ok=True)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def ping(self) -> None:
+        def check() -> None:
+            probe = self.temp_dir / f".ping.{new_id()[:8]}"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+
+        try:
+            await asyncio.to_thread(check)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                return  # full is not down: reads still work and uploads answer 507
+            raise StorageUnavailable(f"blob store error: {exc.strerror or exc}") from exc
+
+    async def iter_blobs(self) -> AsyncIterator[BlobStat]:
+        def scan() -> list[BlobStat]:
+            found = []
+            for dirpath, _dirs, files in os.walk(self.blob_dir):
+                for name in files:
+                    if is_valid_id(name):
+                        try:
+                            found.append(_stat(name, Path(dirpath) / name))
+                        except FileNotFoundError:
+                            continue
+            return found
+
+        for item in await asyncio.to_thread(scan):
+            yield item
+
+    async def iter_temps(self) -> AsyncIterator[BlobStat]:
+        def scan() -> list[BlobStat]:
+            found = []
+            for entry in os.scandir(self.temp_dir):
+                try:
+                    found.append(_stat(entry.name, Path(entry.path)))
+                except FileNotFoundError:
+                    continue
+            return found
+
+        for item in await asyncio.to_thread(scan):
+            yield item
+
+    async def remove_temp(self, key: str) -> None:
+        if "/" in key or key in (".", ".."):
+            return
+        await asyncio.to_thread((self.temp_dir / key).unlink, missing_ok=True)

@@ -1,0 +1,87 @@
+"""Stream bytes into a blob: count, enforce the size limit, hash SHA-256, publish atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+
+from filebay.errors import TooLarge
+from filebay.ids import new_id
+from filebay.storage.base import BlobStore, BlobWriter
+
+# Socket chunks are ~64 KiB; hashing and writing them in 1 MiB batches off the event loop
+# keeps per-chunk overhead low while the loop keeps receiving the next batch.
+FLUSH_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    key: str
+    size: int
+    sha256: str
+
+
+class BlobIngest:
+    """One upload on its way into the blob store.
+
+    At most two batches are in memory: the one being filled and the one being hashed and
+    written in a worker thread. Callers must ``finish`` or ``abort``.
+    """
+
+    def __init__(self, writer: BlobWriter, key: str, limit: int) -> None:
+        self.key = key
+        self.size = 0
+        self._writer = writer
+        self._limit = limit
+        self._hash = hashlib.sha256()
+        self._batch = bytearray()
+        self._pending: asyncio.Task[None] | None = None
+        self._done = False
+
+    @classmethod
+    async def start(cls, store: BlobStore, limit: int) -> BlobIngest:
+        key = new_id()
+        return cls(await store.open_writer(key), key, limit)
+
+    async def feed(self, data: bytes | bytearray | memoryview) -> None:
+        self.size += len(data)
+        if self.size > self._limit:
+            raise TooLarge()
+        self._batch += data
+        if len(self._batch) >= FLUSH_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._batch = self._batch, bytearray()
+        if self._pending is not None:
+            await self._pending
+        self._pending = asyncio.create_task(self._hash_and_write(batch))
+
+    async def _hash_and_write(self, batch: bytearray) -> None:
+        # hashlib releases the GIL on large buffers, so this overlaps with receiving.
+        await asyncio.to_thread(self._hash.update, batch)
+        await self._writer.write(batch)
+
+    async def finish(self) -> StoredBlob:
+        """Write what is left, publish the blob, and say what was stored."""
+        if self._batch:
+            await self._flush()
+        if self._pending is not None:
+            await self._pending
+            self._pending = None
+        await self._writer.commit()
+        self._done = True
+        return StoredBlob(self.key, self.size, self._hash.hexdigest())
+
+    async def abort(self) -> None:
+        """Discard everything; the key never becomes visible."""
+        if self._done:
+            return
+        self._done = True
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            # Never cancel: the worker thread would go on writing to a closed descriptor.
+            # A batch is at most 1 MiB, so waiting for it is short.
+            await asyncio.gather(pending, return_exceptions=True)
+        await self._writer.abort()

@@ -1,0 +1,101 @@
+"""The upload use case: bytes into the blob store, then the record into the catalog."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from filebay.catalog.base import Catalog, FileRecord, NewFile
+from filebay.errors import MalformedUpload
+from filebay.names import clean_name, guess_content_type
+from filebay.storage.base import BlobStore
+from filebay.upload.ingest import BlobIngest, StoredBlob
+from filebay.upload.multipart import PartData, PartEnd, PartStart, iter_parts
+
+log = logging.getLogger("filebay.upload")
+
+FILE_FIELD = "file"
+MAX_FIELD_BYTES = 64 * 1024
+
+
+class Uploader:
+    """Stores uploads for one owner. Blob first, record second; on any failure neither."""
+
+    def __init__(self, store: BlobStore, catalog: Catalog, owner: str, limit: int) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._owner = owner
+        self._limit = limit
+
+    async def _record(self, blob: StoredBlob, name: str, content_type: str | None) -> FileRecord:
+        clean = clean_name(name)
+        new = NewFile(
+            id=blob.key,
+            owner=self._owner,
+            name=clean,
+            size=blob.size,
+            content_type=guess_content_type(clean, content_type),
+            sha256=blob.sha256,
+            blob_key=blob.key,
+        )
+        try:
+            return await self._catalog.add(new)
+        except BaseException:
+            await self._store.delete(blob.key)  # the record never existed: leave no blob
+            raise
+
+    async def put(
+        self, name: str, content_type: str | None, body: AsyncIterator[bytes]
+    ) -> FileRecord:
+        """A raw body is one file."""
+        ingest = await BlobIngest.start(self._store, self._limit)
+        try:
+            async for chunk in body:
+                await ingest.feed(chunk)
+            blob = await ingest.finish()
+        except BaseException:
+            await ingest.abort()
+            raise
+        return await self._record(blob, name, content_type)
+
+    async def multipart(
+        self, content_type: str | None, body: AsyncIterator[bytes]
+    ) -> list[FileRecord]:
+        """Every part named ``file`` becomes a file; other fields are read and ignored.
+
+        All or nothing: when any part fails, the blobs already published are removed.
+        """
+        published: list[tuple[StoredBlob, str, str | None]] = []
+        ingest: BlobIngest | None = None
+        current: PartStart | None = None
+        field_bytes = 0
+        try:
+            async for event in iter_parts(content_type, body):
+                if isinstance(event, PartStart):
+                    current = event
+                    if event.name == FILE_FIELD:
+                        ingest = await BlobIngest.start(self._store, self._limit)
+                elif isinstance(event, PartData):
+                    if ingest is not None:
+                        await ingest.feed(event.data)
+                    else:
+                        field_bytes += len(event.data)
+                        if field_bytes > MAX_FIELD_BYTES:
+                            raise MalformedUpload("form fields too large")
+                elif isinstance(event, PartEnd) and ingest is not None and current is not None:
+                    blob = await ingest.finish()
+                    ingest = None
+                    published.append((blob, current.filename or "", current.content_type))
+            if not published:
+                raise MalformedUpload("no part named 'file'")
+            records = []
+            for blob, name, ctype in published:
+                records.append(await self._record(blob, name, ctype))
+                published = published[1:]
+            return records
+        except BaseException:
+            if ingest is not None:
+                await ingest.abort()
+            for blob, _name, _ctype in published:
+                await self._store.delete(blob.key)
+            raise

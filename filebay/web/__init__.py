@@ -1,0 +1,1 @@
+"""The HTTP edge shared by the services: dependencies, errors, content responses, pages."""

@@ -1,0 +1,78 @@
+"""One place that turns errors into HTTP answers: JSON for the API, a page for HTML routes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from filebay.errors import ClientGone, FilebayError, RangeNotSatisfiable
+
+log = logging.getLogger("filebay")
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/internal/")) or path in ("/healthz", "/readyz"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, detail: str, code: str) -> Response:
+    headers: dict[str, str] = {}
+    if _wants_html(request):
+        templates = getattr(request.app.state, "templates", None)
+        if templates is not None:
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"status": status, "detail": detail},
+                status_code=status,
+                headers=headers,
+            )
+        return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+async def _filebay_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FilebayError)
+    response = error_response(request, exc.status, exc.detail, exc.code)
+    if isinstance(exc, RangeNotSatisfiable):
+        response.headers["Content-Range"] = f"bytes */{exc.size}"
+    if exc.status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # Nobody is listening; the status only shows up in the access log.
+    return Response(status_code=400)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    response = error_response(request, exc.status_code, str(exc.detail), "http_error")
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # Query and path parameters that do not parse are a 400; a JSON body that does not is 422.
+    in_body = any(err.get("loc", ("",))[0] == "body" for err in exc.errors())
+    status = 422 if in_body else 400
+    detail = "; ".join(
+        f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}" for err in exc.errors()
+    )
+    return JSONResponse({"detail": detail, "code": "invalid_request"}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(FilebayError, _filebay_error)
+    app.add_exception_handler(ClientGone, _client_gone)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

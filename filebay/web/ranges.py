@@ -1,0 +1,74 @@
+"""HTTP Range and conditional request logic (RFC 9110), as pure functions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from filebay.errors import RangeNotSatisfiable
+
+MAX_RANGE_HEADER = 1024
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one byte range ``(start, end_exclusive)`` asked for, or ``None`` to send it all.
+
+    Headers we do not serve as a single range (other units, several ranges, bad syntax) are
+    ignored, as RFC 9110 allows. A well-formed range that misses the file raises
+    ``RangeNotSatisfiable``.
+    """
+    if not header or len(header) > MAX_RANGE_HEADER:
+        return None
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    first, last = first.strip(), last.strip()
+    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+        return None
+    if not first.isascii() or not last.isascii():
+        return None
+    if first == "":
+        if last == "":
+            return None
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable(size)
+        return max(0, size - suffix), size
+    start = int(first)
+    if last and int(last) < start:
+        return None  # "5-3" is invalid syntax: ignore the header
+    if start >= size:
+        raise RangeNotSatisfiable(size)
+    end = int(last) + 1 if last else size
+    return start, min(end, size)
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.replace(microsecond=0), usegmt=True)
+
+
+def _etags(header: str) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in header.split(",")]
+
+
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """``If-None-Match`` (weak comparison) matches: answer 304."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return etag in _etags(if_none_match)
+
+
+def if_range_allows(if_range: str | None, etag: str, last_modified: datetime) -> bool:
+    """Whether a ``Range`` may be honoured given ``If-Range`` (strong comparison)."""
+    if not if_range:
+        return True
+    value = if_range.strip()
+    if value.startswith('"') or value.startswith("W/"):
+        return value == etag
+    try:
+        return parsedate_to_datetime(value) == last_modified.replace(microsecond=0)
+    except (TypeError, ValueError, IndexError):
+        return False

@@ -1,0 +1,97 @@
+"""``/internal/v1``: the catalog over HTTP for the other services (service token only)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
+
+from filebay.catalog.base import FileRecord, ListQuery, NewFile
+from filebay.errors import BadRequest, Unauthorized
+from filebay.web.listing import list_query
+from filebay.web.state import CatalogDep
+
+
+def require_service_token(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    expected = request.app.state.service_token
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthorized("service token required")
+
+
+router = APIRouter(
+    prefix="/internal/v1", dependencies=[Depends(require_service_token)], include_in_schema=False
+)
+
+
+def owner_scope(
+    owner: Annotated[str | None, Query(max_length=64)] = None,
+    all: Annotated[bool, Query()] = False,
+) -> str | None:
+    # Explicit "all": a forgotten owner parameter must not widen the scope to everyone.
+    if all:
+        return None
+    if not owner:
+        raise BadRequest("owner or all=1 required")
+    return owner
+
+
+Scope = Annotated[str | None, Depends(owner_scope)]
+
+
+class NewFileBody(BaseModel):
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    owner: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=1024)
+    size: int = Field(ge=0)
+    content_type: str = Field(max_length=255)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    blob_key: str = Field(max_length=64)
+
+
+class RenameBody(BaseModel):
+    name: str = Field(min_length=1, max_length=1024)
+
+
+def _full(record: FileRecord) -> dict[str, Any]:
+    return record.to_json()
+
+
+@router.post("/files", status_code=201)
+async def add(body: NewFileBody, catalog: CatalogDep) -> dict[str, Any]:
+    return _full(await catalog.add(NewFile(**body.model_dump())))
+
+
+@router.get("/files")
+async def list_(
+    catalog: CatalogDep, scope: Scope, query: Annotated[ListQuery, Depends(list_query)]
+) -> dict[str, Any]:
+    page = await catalog.list(scope, query)
+    return {"items": [_full(r) for r in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/files/{file_id}")
+async def get(file_id: str, catalog: CatalogDep, scope: Scope) -> dict[str, Any]:
+    return _full(await catalog.get(file_id, scope))
+
+
+@router.patch("/files/{file_id}")
+async def rename(
+    file_id: str, body: RenameBody, catalog: CatalogDep, scope: Scope
+) -> dict[str, Any]:
+    return _full(await catalog.rename(file_id, scope, body.name))
+
+
+@router.delete("/files/{file_id}")
+async def delete(file_id: str, catalog: CatalogDep, scope: Scope) -> dict[str, Any]:
+    return _full(await catalog.delete(file_id, scope))
+
+
+@router.get("/ready")
+async def ready(catalog: CatalogDep) -> dict[str, str]:
+    await catalog.ping()
+    return {"status": "ok"}

@@ -1,0 +1,91 @@
+"""Upload routes: multipart form and raw PUT (``curl -T``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.requests import ClientDisconnect
+
+from filebay.errors import BadRequest, ClientGone, TooLarge
+from filebay.upload.service import Uploader
+from filebay.web.records import record_json
+from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
+
+router = APIRouter(prefix="/api", tags=["upload"])
+
+MULTIPART_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+}
+RAW_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _declared_length(request: Request, limit: int) -> None:
+    """Refuse before reading when Content-Length already says too much."""
+    value = request.headers.get("content-length")
+    if value is None:
+        return
+    if not value.isdigit():
+        raise BadRequest("invalid Content-Length")
+    if int(value) > limit:
+        raise TooLarge()
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives; a vanished client becomes ``ClientGone``."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect as exc:
+        raise ClientGone() from exc
+
+
+@router.post("/files", status_code=201, openapi_extra=MULTIPART_BODY, summary="Upload files")
+async def upload_multipart(
+    request: Request,
+    store: StoreDep,
+    catalog: CatalogDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """multipart/form-data with one or more parts named ``file``."""
+    uploader = Uploader(store, catalog, principal.username, settings.max_upload_bytes)
+    records = await uploader.multipart(request.headers.get("content-type"), _body(request))
+    return {"files": [record_json(r, settings) for r in records]}
+
+
+@router.put(
+    "/upload/{name:path}", status_code=201, openapi_extra=RAW_BODY, summary="Upload a raw body"
+)
+async def upload_raw(
+    name: str,
+    request: Request,
+    store: StoreDep,
+    catalog: CatalogDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """The body is the file: ``curl -T report.pdf http://host/api/upload/``."""
+    _declared_length(request, settings.max_upload_bytes)
+    uploader = Uploader(store, catalog, principal.username, settings.max_upload_bytes)
+    record = await uploader.put(name, request.headers.get("content-type"), _body(request))
+    return record_json(record, settings)
