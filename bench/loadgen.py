@@ -294,25 +294,18 @@ def wrk_get(
     return data
 
 
-def wrk_counted(
-    url: str,
-    count: int,
-    connections: int,
-    headers: dict[str, str],
-    script_dir: Path,
-    max_seconds: float = 60.0,
-) -> dict[str, float]:
-    """About ``count`` GETs: a 1 s calibration run sets the duration of the measured run.
+def wrk_duration_for(
+    url: str, count: int, connections: int, headers: dict[str, str], script_dir: Path
+) -> tuple[float, float]:
+    """Seconds a wrk run needs to make about ``count`` requests (from a 1 s calibration run).
 
-    wrk is duration-based; stopping its threads early from Lua leaves its clock running,
-    so the count is reached by sizing the duration instead.
+    wrk is duration-based (whole seconds); stopping its threads early from Lua leaves its
+    clock running, so a count is reached by sizing the duration instead. Returns
+    (seconds, calibration rate).
     """
     calib = wrk_get(url, connections, 1, headers, script_dir)
     rate = max(calib["per_s"], 1.0)
-    seconds = min(max(count / rate, 2.0), max_seconds)
-    data = wrk_get(url, connections, seconds, headers, script_dir)
-    data["calibration_per_s"] = calib["per_s"]
-    return data
+    return count / rate, rate
 
 
 def have(tool: str) -> bool:

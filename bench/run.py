@@ -597,13 +597,20 @@ class Bench:
                 raise RuntimeError("filebay returned other bytes for the 4 KiB file")
         work = self.work / "wrk"
         work.mkdir(exist_ok=True)
-        res: dict[str, Any] = {}
+        fb_url = f"{self.fb.base}/api/files/{fid}/content"
+        # Both servers run for the time filebay needs for the requested count (whole
+        # seconds, 2..60), measured by a 1 s calibration run against filebay.
+        need, calib = loadgen.wrk_duration_for(
+            fb_url, self.small_downloads, 32, self.fb.headers, work
+        )
+        seconds = min(max(need, 2.0), 60.0)
+        res: dict[str, Any] = {"seconds_each": round(seconds), "calibration_per_s": calib}
         for key, srv, url in (
             ("nginx_get", self.ng, f"{self.ng.base}/small4k.bin"),
-            ("filebay_get", self.fb, f"{self.fb.base}/api/files/{fid}/content"),
+            ("filebay_get", self.fb, fb_url),
         ):
             with Measure(srv.pid) as m:
-                data = loadgen.wrk_counted(url, self.small_downloads, 32, srv.headers, work)
+                data = loadgen.wrk_get(url, 32, seconds, srv.headers, work)
             assert m.usage
             res[key] = {**data, **m.usage.as_dict()}
             errs = {k: data[k] for k in ("connect", "read", "write", "status", "timeout")}
