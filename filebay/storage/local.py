@@ -12,6 +12,7 @@ from pathlib import Path
 from filebay.errors import BlobNotFound, StorageFull, StorageUnavailable
 from filebay.ids import is_valid_id, new_id
 from filebay.storage.base import BlobStat
+from filebay.storage.writeback import KICK_BYTES, start_writeback
 
 READ_CHUNK = 1024 * 1024
 
@@ -48,6 +49,8 @@ class LocalBlobWriter:
         self._fd: int | None = os.open(
             self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
         )
+        self._written = 0
+        self._flushed = 0
 
     def _write_all(self, data: bytes | bytearray | memoryview) -> None:
         assert self._fd is not None, "writer is finished"
@@ -55,6 +58,10 @@ class LocalBlobWriter:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
+            self._written += written
+        if self._written - self._flushed >= KICK_BYTES:
+            start_writeback(self._fd, self._flushed, self._written - self._flushed)
+            self._flushed = self._written
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         try:

@@ -59,9 +59,13 @@ class BlobIngest:
         self._pending = asyncio.create_task(self._hash_and_write(batch))
 
     async def _hash_and_write(self, batch: bytearray) -> None:
-        # hashlib releases the GIL on large buffers, so this overlaps with receiving.
-        await asyncio.to_thread(self._hash.update, batch)
-        await self._writer.write(batch)
+        # Hashing and writing run in two worker threads at once (hashlib and os.write release
+        # the GIL), while the event loop goes on receiving the next batch.
+        hashed = asyncio.ensure_future(asyncio.to_thread(self._hash.update, batch))
+        try:
+            await self._writer.write(batch)
+        finally:
+            await hashed
 
     async def finish(self) -> StoredBlob:
         """Write what is left, publish the blob, and say what was stored."""
