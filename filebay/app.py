@@ -24,20 +24,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return metadata_app(settings)
     if settings.service == Service.auth:
-        raise ValueError("the auth service arrives with the auth issue")
+        from auth_service.app import create_app as auth_app
+
+        return auth_app(settings)
     return _all_in_one(settings)
 
 
 def _all_in_one(settings: Settings) -> FastAPI:
     # One process, the catalog used directly: no HTTP hop between the services.
+    from auth_service.app import ROUTERS as AUTH
+    from auth_service.app import open_auth
     from download_service.app import ROUTERS as DOWNLOAD
     from metadata_service import routes as metadata_routes
-    from metadata_service.app import open_sql_catalog
     from upload_service.app import ROUTERS as UPLOAD
 
     return build_app(
         settings,
         service=Service.all,
-        routers=[*UPLOAD, metadata_routes.router, *DOWNLOAD],
-        open_catalog=open_sql_catalog,
+        routers=[*AUTH, *UPLOAD, metadata_routes.router, *DOWNLOAD],
+        open_services=open_auth,
     )

@@ -44,7 +44,31 @@ class Settings(BaseSettings):
     )
     storage: str = Field("local", description="Blob store backend: local.")
     max_upload_bytes: int = Field(100 * GIB, description="Largest accepted upload, in bytes.")
-    auth: str = Field("off", description="'on' requires a login; 'off' acts as admin.")
+    auth: str = Field("on", description="'on' requires a login; 'off' acts as admin (loopback).")
+    admin_password: SecretStr | None = Field(
+        None, description="Password of the first 'admin' user; random and printed when unset."
+    )
+    jwt_private_key_file: Path | None = Field(
+        None, description="Ed25519 PEM key that signs JWTs; generated in the data dir if unset."
+    )
+    auth_url: str | None = Field(None, description="Auth service base URL (split shape).")
+    ui_url: str | None = Field(
+        None, description="Base URL of the web UI (split shape), where login sends people back."
+    )
+    access_token_seconds: int = Field(900, description="Lifetime of a bearer JWT.")
+    session_seconds: int = Field(12 * 3600, description="Lifetime of a browser session.")
+    revocation_seconds: int = Field(
+        30, description="How long a service trusts a checked session or token before asking again."
+    )
+    login_max_failures: int = Field(10, description="Failed logins per user per window.")
+    login_max_failures_per_address: int = Field(
+        50, description="Failed logins per client address per window."
+    )
+    login_window_seconds: int = Field(900, description="The failed-login window.")
+    cookie_secure: bool = Field(False, description="Send cookies only over HTTPS.")
+    i_know_this_is_public: bool = Field(
+        False, description="Allow FILEBAY_AUTH=off on a non-loopback address."
+    )
     host: str = "127.0.0.1"
     port: int | None = None
     service: Service = Service.all

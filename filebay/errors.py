@@ -60,6 +60,11 @@ class CatalogUnavailable(Unavailable):
     code, detail = "catalog_unavailable", "catalog unavailable"
 
 
+class CatalogOutcomeUnknown(CatalogUnavailable):
+    """A catalog write was sent but its answer was lost (timeout, dropped connection): it may
+    have happened. Whoever wrote a blob for it must keep the blob; fsck sweeps true orphans."""
+
+
 class StorageUnavailable(Unavailable):
     code, detail = "storage_unavailable", "blob store unavailable"
 
@@ -74,3 +79,27 @@ class Unauthorized(FilebayError):
 
 class ClientGone(Exception):
     """The client disconnected mid-request; nothing is stored and nobody is answered."""
+
+
+class Forbidden(FilebayError):
+    status, code, detail = 403, "forbidden", "not allowed"
+
+
+class Conflict(FilebayError):
+    status, code, detail = 409, "conflict", "already exists"
+
+
+class QuotaExceeded(TooLarge):
+    code, detail = "quota_exceeded", "upload would exceed your quota"
+
+
+class TooManyAttempts(FilebayError):
+    status, code, detail = 429, "too_many_attempts", "too many failed logins; try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+class CsrfFailed(Forbidden):
+    code, detail = "csrf_failed", "missing or wrong CSRF token"

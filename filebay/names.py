@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 import unicodedata
 
 from filebay.errors import NameTooLong
@@ -11,11 +12,14 @@ MAX_NAME_BYTES = 255
 UNNAMED = "unnamed"
 # The generic type a client sends when it does not know; we guess from the name instead.
 GENERIC_TYPES = frozenset({"", "application/octet-stream", "application/x-www-form-urlencoded"})
+_TOKEN = r"[!#$%&'*+.^_`|~0-9a-z-]+"  # RFC 9110 token, lowercased
+_MEDIA_TYPE = re.compile(f"{_TOKEN}/{_TOKEN}")
 
 
 def _is_control(ch: str) -> bool:
-    # Cc: C0/C1 controls incl. NUL; Cf: bidi overrides and other invisible format characters.
-    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+    # Cc: C0/C1 controls incl. NUL; Cf: bidi overrides and other invisible format characters;
+    # Cs: lone surrogates, which cannot be encoded as UTF-8 at all.
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 def clean_name(raw: str | None) -> str:
@@ -27,9 +31,9 @@ def clean_name(raw: str | None) -> str:
     text = (raw or "").replace("\\", "/")
     segment = text.rsplit("/", 1)[-1]
     segment = "".join(ch for ch in segment if not _is_control(ch)).strip()
-    if segment in ("", ".", ".."):
-        return UNNAMED
-    return truncate_name(segment)
+    # Checked after the cut: "." followed by 300 spaces and an "x" is cut down to ".".
+    segment = truncate_name(segment)
+    return UNNAMED if segment in ("", ".", "..") else segment
 
 
 def truncate_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
@@ -42,7 +46,8 @@ def truncate_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
         stem = name
     budget = limit - len(suffix.encode())
     cut = stem.encode()[:budget].decode(errors="ignore")
-    return f"{cut}{suffix}"
+    # A cut that ends in whitespace would leave an edge that cleaning strips again.
+    return f"{cut.rstrip()}{suffix}"
 
 
 def validate_new_name(raw: str) -> str:
@@ -55,7 +60,8 @@ def validate_new_name(raw: str) -> str:
 def guess_content_type(name: str, declared: str | None) -> str:
     """The declared type when it says something, else a guess from the name."""
     declared = (declared or "").split(";")[0].strip().lower()
-    if declared not in GENERIC_TYPES and "/" in declared and len(declared) <= 127:
+    # Only a well-formed type/subtype: the value is sent back as a response header.
+    if declared not in GENERIC_TYPES and len(declared) <= 127 and _MEDIA_TYPE.fullmatch(declared):
         return declared
     guessed, _ = mimetypes.guess_type(name, strict=False)
     return guessed or "application/octet-stream"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from filebay.catalog.sql import SqlCatalog
 from filebay.config import Service, Settings
 from filebay.web.app import build_app
+from filebay.web.state import Services
+from filebay.wiring import open_local
 from metadata_service import internal, routes
 
 
-async def open_sql_catalog(settings: Settings) -> SqlCatalog:
-    return await SqlCatalog.open(settings.effective_database_url)
+async def open_metadata(settings: Settings) -> Services:
+    return await open_local(settings, signs=False)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -22,6 +23,6 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         service=Service.metadata,
         routers=[routes.router, internal.router],
-        open_catalog=open_sql_catalog,
+        open_services=open_metadata,
         on_start=on_start,
     )

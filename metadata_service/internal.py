@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from filebay.catalog.base import FileRecord, ListQuery, NewFile
 from filebay.errors import BadRequest, Unauthorized
 from filebay.web.listing import list_query
-from filebay.web.state import CatalogDep
+from filebay.web.state import CatalogDep, DirectoryDep
 
 
 def require_service_token(
@@ -53,6 +53,19 @@ class NewFileBody(BaseModel):
     blob_key: str = Field(max_length=64)
 
 
+class AddBody(NewFileBody):
+    quota_bytes: int | None = Field(None, ge=0)
+
+
+class SessionQuery(BaseModel):
+    username: str = Field(max_length=64)
+    session_hash: str = Field(max_length=64)
+
+
+class TokenQuery(BaseModel):
+    token_hash: str = Field(max_length=64)
+
+
 class RenameBody(BaseModel):
     name: str = Field(min_length=1, max_length=1024)
 
@@ -62,8 +75,27 @@ def _full(record: FileRecord) -> dict[str, Any]:
 
 
 @router.post("/files", status_code=201)
-async def add(body: NewFileBody, catalog: CatalogDep) -> dict[str, Any]:
-    return _full(await catalog.add(NewFile(**body.model_dump())))
+async def add(body: AddBody, catalog: CatalogDep) -> dict[str, Any]:
+    fields = body.model_dump()
+    quota = fields.pop("quota_bytes")
+    return _full(await catalog.add(NewFile(**fields), quota))
+
+
+@router.get("/usage")
+async def usage(catalog: CatalogDep, owner: Annotated[str, Query(max_length=64)]) -> dict[str, int]:
+    return {"bytes": await catalog.usage(owner)}
+
+
+@router.post("/auth/session")
+async def session_user(body: SessionQuery, directory: DirectoryDep) -> dict[str, Any]:
+    user = await directory.session_user(body.username, body.session_hash)
+    return {"user": None if user is None else user.to_json()}
+
+
+@router.post("/auth/api-token")
+async def api_token_user(body: TokenQuery, directory: DirectoryDep) -> dict[str, Any]:
+    user = await directory.resolve_api_token(body.token_hash)
+    return {"user": None if user is None else user.to_json()}
 
 
 @router.get("/files")

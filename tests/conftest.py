@@ -38,10 +38,13 @@ def pg_url() -> Iterator[str]:
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_url: str
 ) -> Iterator[Deployment]:
-    """filebay as users run it: one process on SQLite, or three processes on PostgreSQL."""
+    """filebay as users run it: one process on SQLite, or four processes on PostgreSQL.
+
+    Single-user mode (FILEBAY_AUTH=off): these tests are about files; logins, ownership and
+    the access matrix are tested with auth on in tests/auth/."""
     shape: str = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"data-{shape}")
-    env = {"FILEBAY_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024)}
+    env = {"FILEBAY_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024), "FILEBAY_AUTH": "off"}
     if shape == "split":
         env["FILEBAY_DATABASE_URL"] = pg_url
     with running(shape, data_dir, env) as dep:

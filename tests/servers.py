@@ -95,6 +95,10 @@ class Deployment:
         return proc.url
 
     @property
+    def auth(self) -> str:
+        return self._url("auth")
+
+    @property
     def upload(self) -> str:
         return self._url("upload")
 
@@ -112,14 +116,22 @@ class Deployment:
 
 
 def start_deployment(shape: str, data_dir: Path, env: dict[str, str] | None = None) -> Deployment:
-    """``all``: one process. ``split``: metadata, upload and download processes."""
+    """``all``: one process. ``split``: auth, metadata, upload and download processes."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = {"FILEBAY_LOG_LEVEL": "warning", **(env or {})}
+    # Single-user unless the test asks for logins (FILEBAY_AUTH=on): most suites are about
+    # files, and tests/auth/ covers logins, ownership and the access matrix.
+    env = {"FILEBAY_LOG_LEVEL": "warning", "FILEBAY_AUTH": "off", **(env or {})}
     deployment = Deployment(shape, data_dir)
-    services = ["all"] if shape == "all" else ["metadata", "upload", "download"]
+    # The auth service starts first: it creates the first admin and the signing key.
+    services = ["all"] if shape == "all" else ["auth", "metadata", "upload", "download"]
     ports = {name: free_port() for name in services}
     if shape == "split":
-        env = {**env, "FILEBAY_METADATA_URL": f"http://127.0.0.1:{ports['metadata']}"}
+        env = {
+            **env,
+            "FILEBAY_METADATA_URL": f"http://127.0.0.1:{ports['metadata']}",
+            "FILEBAY_AUTH_URL": f"http://127.0.0.1:{ports['auth']}",
+            "FILEBAY_UI_URL": f"http://127.0.0.1:{ports['upload']}",
+        }
     try:
         for name in services:
             proc = ServerProcess(name, ports[name], data_dir, env, data_dir / f"{name}.log")

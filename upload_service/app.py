@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from filebay.catalog.remote import open_http_catalog
 from filebay.config import Service, Settings
 from filebay.web.app import build_app
+from filebay.wiring import open_remote
 from upload_service import pages, routes
 
 ROUTERS = [routes.router, pages.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return build_app(
-        settings, service=Service.upload, routers=ROUTERS, open_catalog=open_http_catalog
-    )
+    return build_app(settings, service=Service.upload, routers=ROUTERS, open_services=open_remote)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from filebay.errors import BadRequest, ClientGone, TooLarge
@@ -14,6 +15,22 @@ from filebay.web.records import record_json
 from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/api", tags=["upload"])
+
+
+class _AnyName(Convertor[str]):
+    """Like ``path``, but it also matches a newline (``%0A``): control characters in a name
+    are cleaned away, not answered with 404 (Starlette's ``.*`` stops at a newline)."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anyname", _AnyName())
 
 MULTIPART_BODY = {
     "requestBody": {
@@ -39,15 +56,16 @@ RAW_BODY = {
 }
 
 
-def _declared_length(request: Request, limit: int) -> None:
+def _declared_length(request: Request, limit: int) -> int | None:
     """Refuse before reading when Content-Length already says too much."""
     value = request.headers.get("content-length")
     if value is None:
-        return
+        return None
     if not value.isdigit():
         raise BadRequest("invalid Content-Length")
     if int(value) > limit:
         raise TooLarge()
+    return int(value)
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
@@ -68,13 +86,16 @@ async def upload_multipart(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     """multipart/form-data with one or more parts named ``file``."""
-    uploader = Uploader(store, catalog, principal.username, settings.max_upload_bytes)
+    uploader = Uploader(
+        store, catalog, principal.username, settings.max_upload_bytes, principal.quota_bytes
+    )
+    await uploader.check_quota()
     records = await uploader.multipart(request.headers.get("content-type"), _body(request))
     return {"files": [record_json(r, settings) for r in records]}
 
 
 @router.put(
-    "/upload/{name:path}", status_code=201, openapi_extra=RAW_BODY, summary="Upload a raw body"
+    "/upload/{name:anyname}", status_code=201, openapi_extra=RAW_BODY, summary="Upload a raw body"
 )
 async def upload_raw(
     name: str,
@@ -85,7 +106,10 @@ async def upload_raw(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     """The body is the file: ``curl -T report.pdf http://host/api/upload/``."""
-    _declared_length(request, settings.max_upload_bytes)
-    uploader = Uploader(store, catalog, principal.username, settings.max_upload_bytes)
+    declared = _declared_length(request, settings.max_upload_bytes)
+    uploader = Uploader(
+        store, catalog, principal.username, settings.max_upload_bytes, principal.quota_bytes
+    )
+    await uploader.check_quota(declared)
     record = await uploader.put(name, request.headers.get("content-type"), _body(request))
     return record_json(record, settings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from filebay.catalog.users import User
+
 ADMIN = "admin"
 
 
@@ -11,12 +13,20 @@ ADMIN = "admin"
 class Principal:
     username: str
     is_admin: bool
+    quota_bytes: int | None = None
+    #: "session" (browser cookie), "jwt" (bearer JWT), "api_token", or "single_user".
+    via: str = "single_user"
+    session_id: str | None = None
 
     @property
     def scope(self) -> str | None:
         """The catalog owner filter: admins see every owner's files."""
         return None if self.is_admin else self.username
 
+    @classmethod
+    def of(cls, user: User, via: str, session_id: str | None = None) -> Principal:
+        return cls(user.username, user.is_admin, user.quota_bytes, via, session_id)
 
-#: Until logins exist every request acts as the first user, ``admin``.
+
+#: FILEBAY_AUTH=off: every request acts as ``admin``.
 SINGLE_USER = Principal(username=ADMIN, is_admin=True)

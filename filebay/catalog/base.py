@@ -79,8 +79,12 @@ class Catalog(Protocol):
     """File metadata. ``owner=None`` means every owner (admins, fsck); otherwise every call
     sees only that owner's records, and another owner's record is ``NotFound``."""
 
-    async def add(self, new: NewFile) -> FileRecord:
-        """Record a file whose blob is already published."""
+    async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
+        """Record a file whose blob is already published; ``QuotaExceeded`` when the owner's
+        files would then add up to more than ``quota_bytes``."""
+
+    async def usage(self, owner: str) -> int:
+        """Bytes stored by ``owner``."""
 
     async def get(self, file_id: str, owner: str | None) -> FileRecord:
         """One record, or ``NotFound``."""

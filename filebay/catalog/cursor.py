@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from filebay.catalog.base import SortKey
 from filebay.errors import InvalidCursor
+from filebay.ids import is_valid_id
 
 CursorValue = str | int | datetime
 
@@ -35,17 +36,21 @@ def decode_cursor(token: str, sort: SortKey) -> Cursor:
     try:
         padded = token + "=" * (-len(token) % 4)
         sort_value, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if sort_value != sort.value or not isinstance(last_id, str):
+        if sort_value != sort.value:
             raise ValueError("cursor of another sort")
+        if not isinstance(last_id, str) or not is_valid_id(last_id):
+            raise ValueError("last id must be a file id")
         if sort.column == "created_at":
             value = datetime.fromisoformat(value["t"])
             if value.tzinfo is None:
                 raise ValueError("naive time")
+            value = value.astimezone(UTC)  # OverflowError at the edges of year 1 and 9999
         elif sort.column == "size":
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ValueError("size must be an integer")
-        elif not isinstance(value, str):
-            raise ValueError("name must be a string")
-    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            # Out of BIGINT range, the database would fail the query instead of refusing it.
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+                raise ValueError("size must be a non-negative 64-bit integer")
+        elif not isinstance(value, str) or "\x00" in value:
+            raise ValueError("name must be a string without NUL (PostgreSQL rejects NUL)")
+    except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
         raise InvalidCursor() from exc
     return Cursor(sort, value, last_id)

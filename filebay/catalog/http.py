@@ -11,13 +11,23 @@ from typing import Any
 import httpx
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page, SortKey
-from filebay.errors import CatalogUnavailable, FilebayError, InvalidCursor, NotFound
+from filebay.catalog.users import User
+from filebay.errors import (
+    CatalogOutcomeUnknown,
+    CatalogUnavailable,
+    FilebayError,
+    InvalidCursor,
+    NotFound,
+    QuotaExceeded,
+)
 from filebay.ids import is_valid_id
 
 INTERNAL = "/internal/v1"
 # Reads are retried on connection failures; writes are not (they may have happened).
 RETRIES = 2
 RETRY_DELAY = 0.2
+# Transport errors after which the request surely never reached the metadata service.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def record_from_json(data: dict[str, Any]) -> FileRecord:
@@ -64,6 +74,9 @@ class HttpCatalog:
                 if attempt + 1 < attempts:
                     await asyncio.sleep(RETRY_DELAY * (attempt + 1))
                     continue
+                if not idempotent and not isinstance(exc, _NOT_SENT):
+                    # Sent, answer lost: the metadata service may still commit it.
+                    raise CatalogOutcomeUnknown() from exc
                 raise CatalogUnavailable() from exc
             return self._check(response)
         raise CatalogUnavailable()  # pragma: no cover - loop always returns or raises
@@ -81,6 +94,8 @@ class HttpCatalog:
             raise NotFound(detail)
         if code == "invalid_cursor":
             raise InvalidCursor()
+        if code == "quota_exceeded":
+            raise QuotaExceeded()
         if response.status_code in (502, 503, 504):
             raise CatalogUnavailable(detail)
         error = FilebayError(detail or f"metadata service answered {response.status_code}")
@@ -88,9 +103,31 @@ class HttpCatalog:
         error.code = code or "metadata_error"
         raise error
 
-    async def add(self, new: NewFile) -> FileRecord:
-        response = await self._call("POST", "/files", idempotent=False, json=asdict(new))
+    async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
+        body = {**asdict(new), "quota_bytes": quota_bytes}
+        response = await self._call("POST", "/files", idempotent=False, json=body)
         return record_from_json(response.json())
+
+    async def usage(self, owner: str) -> int:
+        response = await self._call("GET", "/usage", idempotent=True, params={"owner": owner})
+        return int(response.json()["bytes"])
+
+    async def session_user(self, username: str, session_hash: str) -> User | None:
+        response = await self._call(
+            "POST",
+            "/auth/session",
+            idempotent=True,
+            json={"username": username, "session_hash": session_hash},
+        )
+        data = response.json()
+        return None if data["user"] is None else User.from_json(data["user"])
+
+    async def resolve_api_token(self, token_hash: str) -> User | None:
+        response = await self._call(
+            "POST", "/auth/api-token", idempotent=True, json={"token_hash": token_hash}
+        )
+        data = response.json()
+        return None if data["user"] is None else User.from_json(data["user"])
 
     async def get(self, file_id: str, owner: str | None) -> FileRecord:
         if not is_valid_id(file_id):

@@ -7,22 +7,22 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import ColumnElement, delete, event, literal, select, text, tuple_, update
+from sqlalchemy import ColumnElement, delete, event, func, literal, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page
 from filebay.catalog.cursor import Cursor, decode_cursor, encode_cursor
 from filebay.catalog.migrate import migrate
-from filebay.catalog.models import FileRow
-from filebay.errors import CatalogUnavailable, NotFound
+from filebay.catalog.models import FileRow, UserRow
+from filebay.errors import CatalogUnavailable, NotFound, QuotaExceeded
 from filebay.ids import is_valid_id
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def _unavailable_on_db_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def unavailable_on_db_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     """A database that is down or unreachable is a 503, not a 500."""
 
     @wraps(fn)
@@ -106,8 +106,16 @@ class SqlCatalog:
     def _scope(owner: str | None) -> list[ColumnElement[bool]]:
         return [] if owner is None else [FileRow.owner == owner]
 
-    @_unavailable_on_db_errors
-    async def add(self, new: NewFile) -> FileRecord:
+    @unavailable_on_db_errors
+    async def usage(self, owner: str) -> int:
+        async with self._session() as session:
+            total = await session.scalar(
+                select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner)
+            )
+        return int(total or 0)
+
+    @unavailable_on_db_errors
+    async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
         now = datetime.now(UTC)
         row = FileRow(
             id=new.id,
@@ -121,10 +129,22 @@ class SqlCatalog:
             updated_at=now,
         )
         async with self._session.begin() as session:
+            if quota_bytes is not None:
+                # Serialise one owner's uploads on PostgreSQL so two cannot both squeeze in.
+                await session.execute(
+                    select(UserRow.username).where(UserRow.username == new.owner).with_for_update()
+                )
+                used = await session.scalar(
+                    select(func.coalesce(func.sum(FileRow.size), 0)).where(
+                        FileRow.owner == new.owner
+                    )
+                )
+                if int(used or 0) + new.size > quota_bytes:
+                    raise QuotaExceeded()
             session.add(row)
         return _to_record(row)
 
-    @_unavailable_on_db_errors
+    @unavailable_on_db_errors
     async def get(self, file_id: str, owner: str | None) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
@@ -136,7 +156,7 @@ class SqlCatalog:
             raise NotFound()
         return _to_record(row)
 
-    @_unavailable_on_db_errors
+    @unavailable_on_db_errors
     async def list(self, owner: str | None, query: ListQuery) -> Page:
         sort = query.sort
         column = getattr(FileRow, sort.column)
@@ -146,6 +166,10 @@ class SqlCatalog:
         if query.cursor:
             cur = decode_cursor(query.cursor, sort)
             conditions.append(_after(column, cur, sort.descending))
+        if query.q and "\x00" in query.q:
+            # Stored names never hold NUL; SQLite would cut the pattern there (matching
+            # everything) and PostgreSQL would refuse the query.
+            return Page([], None)
         order = (column.desc(), FileRow.id.desc()) if sort.descending else (column, FileRow.id)
         stmt = select(FileRow).where(*conditions).order_by(*order).limit(query.limit + 1)
         async with self._session() as session:
@@ -158,7 +182,7 @@ class SqlCatalog:
             next_cursor = encode_cursor(Cursor(sort, getattr(last, sort.column), last.id))
         return Page([_to_record(r) for r in rows], next_cursor)
 
-    @_unavailable_on_db_errors
+    @unavailable_on_db_errors
     async def rename(self, file_id: str, owner: str | None, name: str) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
@@ -174,7 +198,7 @@ class SqlCatalog:
                 raise NotFound()
             return _to_record(row)
 
-    @_unavailable_on_db_errors
+    @unavailable_on_db_errors
     async def delete(self, file_id: str, owner: str | None) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
@@ -187,7 +211,7 @@ class SqlCatalog:
                 raise NotFound()
             return _to_record(row)
 
-    @_unavailable_on_db_errors
+    @unavailable_on_db_errors
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 from datetime import timedelta
@@ -59,13 +60,17 @@ def serve(
         typer.Option(help="Base URL of the metadata service, for upload and download."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes (uvicorn).")] = 1,
+    i_know_this_is_public: Annotated[
+        bool,
+        typer.Option(
+            "--i-know-this-is-public",
+            help="Allow FILEBAY_AUTH=off on an address other than loopback.",
+        ),
+    ] = False,
 ) -> None:
     """Run filebay: all services in one process, or one service of the split shape."""
     import uvicorn
 
-    if service == Service.auth:
-        err.print("The auth service is not part of this release yet: every request acts as admin.")
-        raise typer.Exit(2)
     settings = load_settings(
         service=service,
         host=host,
@@ -74,6 +79,7 @@ def serve(
         database_url=database_url,
         metadata_url=metadata_url,
     )
+    check_exposure(settings, i_know_this_is_public)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     err.print(
         f"filebay {settings.service.value} on http://{settings.host}:{settings.effective_port} "
@@ -94,6 +100,23 @@ def serve(
         from filebay.app import create_app
 
         uvicorn.run(create_app(settings), **options)
+
+
+def check_exposure(settings: Settings, confirmed: bool) -> None:
+    """Refuse to serve without logins on a reachable address unless told so."""
+    if settings.auth != "off" or confirmed or settings.i_know_this_is_public:
+        return
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback:
+        err.print(
+            f"[red]Refusing to start:[/red] FILEBAY_AUTH=off on {settings.host} lets anyone "
+            "who can reach it read and delete every file. Listen on 127.0.0.1, turn auth on, "
+            "or pass --i-know-this-is-public."
+        )
+        raise typer.Exit(2)
 
 
 @app.command("config")
@@ -160,4 +183,7 @@ def fsck(
 
 
 def main() -> None:
+    from filebay.cli.users import user_app
+
+    app.add_typer(user_app, name="user")
     app()

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from filebay.catalog.base import Catalog, FileRecord, NewFile
-from filebay.errors import MalformedUpload
+from filebay.errors import CatalogOutcomeUnknown, MalformedUpload, QuotaExceeded, TooLarge
 from filebay.names import clean_name, guess_content_type
 from filebay.storage.base import BlobStore
 from filebay.upload.ingest import BlobIngest, StoredBlob
@@ -21,11 +21,35 @@ MAX_FIELD_BYTES = 64 * 1024
 class Uploader:
     """Stores uploads for one owner. Blob first, record second; on any failure neither."""
 
-    def __init__(self, store: BlobStore, catalog: Catalog, owner: str, limit: int) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        catalog: Catalog,
+        owner: str,
+        limit: int,
+        quota_bytes: int | None = None,
+    ) -> None:
         self._store = store
         self._catalog = catalog
         self._owner = owner
+        self._max_size = limit
         self._limit = limit
+        self._quota = quota_bytes
+
+    async def check_quota(self, declared_size: int | None = None) -> None:
+        """Before reading: the bytes left in the owner's quota cap this upload."""
+        if self._quota is None:
+            return
+        left = self._quota - await self._catalog.usage(self._owner)
+        if left < 0 or (declared_size is not None and declared_size > left):
+            raise QuotaExceeded()
+        self._limit = min(self._max_size, left)
+
+    def _too_large(self, exc: TooLarge) -> TooLarge:
+        # Say which limit was hit: the quota, or the server's maximum upload size.
+        if isinstance(exc, QuotaExceeded) or self._limit < self._max_size:
+            return QuotaExceeded()
+        return TooLarge()
 
     async def _record(self, blob: StoredBlob, name: str, content_type: str | None) -> FileRecord:
         clean = clean_name(name)
@@ -39,7 +63,9 @@ class Uploader:
             blob_key=blob.key,
         )
         try:
-            return await self._catalog.add(new)
+            return await self._catalog.add(new, self._quota)
+        except CatalogOutcomeUnknown:
+            raise  # the record may exist after all: a blob without record is the safe side
         except BaseException:
             await self._store.delete(blob.key)  # the record never existed: leave no blob
             raise
@@ -53,6 +79,9 @@ class Uploader:
             async for chunk in body:
                 await ingest.feed(chunk)
             blob = await ingest.finish()
+        except TooLarge as exc:
+            await ingest.abort()
+            raise self._too_large(exc) from exc
         except BaseException:
             await ingest.abort()
             raise
@@ -74,7 +103,10 @@ class Uploader:
                 if isinstance(event, PartStart):
                     current = event
                     if event.name == FILE_FIELD:
-                        ingest = await BlobIngest.start(self._store, self._limit)
+                        # The quota is shared by every file of the request.
+                        left = self._limit - sum(b.size for b, _n, _t in published)
+                        limit = left if self._limit < self._max_size else self._max_size
+                        ingest = await BlobIngest.start(self._store, limit)
                 elif isinstance(event, PartData):
                     if ingest is not None:
                         await ingest.feed(event.data)
@@ -90,12 +122,21 @@ class Uploader:
                 raise MalformedUpload("no part named 'file'")
             records = []
             for blob, name, ctype in published:
-                records.append(await self._record(blob, name, ctype))
+                # From here on _record owns this blob (and removes it if no record can exist).
                 published = published[1:]
+                records.append(await self._record(blob, name, ctype))
             return records
+        except TooLarge as exc:
+            await self._discard(ingest, published)
+            raise self._too_large(exc) from exc
         except BaseException:
-            if ingest is not None:
-                await ingest.abort()
-            for blob, _name, _ctype in published:
-                await self._store.delete(blob.key)
+            await self._discard(ingest, published)
             raise
+
+    async def _discard(
+        self, ingest: BlobIngest | None, published: list[tuple[StoredBlob, str, str | None]]
+    ) -> None:
+        if ingest is not None:
+            await ingest.abort()
+        for blob, _name, _ctype in published:
+            await self._store.delete(blob.key)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,11 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from filebay import __version__
-from filebay.catalog.base import Catalog
 from filebay.config import Service, Settings
 from filebay.errors import FilebayError
-from filebay.storage import make_blob_store
-from filebay.storage.base import BlobStore
 from filebay.web.errors import install_error_handlers
 from filebay.web.format import install_filters
 from filebay.web.security import SecurityHeadersMiddleware
@@ -61,23 +58,21 @@ def build_app(
     *,
     service: Service,
     routers: Iterable[APIRouter],
-    open_catalog: Callable[[Settings], Any],
-    needs_store: bool = True,
+    open_services: Callable[[Settings], Awaitable[Services]],
     on_start: Callable[[FastAPI], Any] | None = None,
 ) -> FastAPI:
-    """A FastAPI app for ``service``: ``open_catalog`` is awaited in the lifespan."""
+    """A FastAPI app for ``service``: ``open_services`` is awaited in the lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store: BlobStore | None = make_blob_store(settings) if needs_store else None
-        catalog: Catalog = await open_catalog(settings)
-        app.state.services = Services(settings=settings, catalog=catalog, store=store)
+        services = await open_services(settings)
+        app.state.services = services
         if on_start is not None:
             on_start(app)
         try:
             yield
         finally:
-            await catalog.close()
+            await services.close()
 
     app = FastAPI(
         title=f"filebay {service.value}" if service != Service.all else "filebay",
@@ -86,6 +81,8 @@ def build_app(
     )
     app.state.templates = Jinja2Templates(directory=str(settings.templates_dir))
     install_filters(app.state.templates)
+    # Where the login page and the user admin live (another origin in the split shape).
+    app.state.templates.env.globals["auth_base"] = (settings.auth_url or "").rstrip("/")
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router())

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from filebay.errors import ClientGone, FilebayError, RangeNotSatisfiable
+from filebay.errors import (
+    ClientGone,
+    FilebayError,
+    RangeNotSatisfiable,
+    TooManyAttempts,
+    Unauthorized,
+)
 
 log = logging.getLogger("filebay")
 
@@ -37,9 +44,22 @@ def error_response(request: Request, status: int, detail: str, code: str) -> Res
     return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
+def _login_redirect(request: Request) -> Response:
+    settings = request.app.state.services.settings
+    login = (settings.auth_url or "").rstrip("/") + "/login"
+    here = str(request.url) if settings.auth_url else request.url.path
+    return RedirectResponse(f"{login}?{urlencode({'next': here})}", status_code=303)
+
+
 async def _filebay_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FilebayError)
+    if isinstance(exc, Unauthorized) and _wants_html(request):
+        return _login_redirect(request)
     response = error_response(request, exc.status, exc.detail, exc.code)
+    if isinstance(exc, Unauthorized):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, RangeNotSatisfiable):
         response.headers["Content-Range"] = f"bytes */{exc.size}"
     if exc.status == 503:

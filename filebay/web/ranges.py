@@ -32,8 +32,10 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         if last == "":
             return None
         suffix = int(last)
-        if suffix == 0 or size == 0:
+        if suffix == 0:
             raise RangeNotSatisfiable(size)
+        if size == 0:
+            return None  # satisfiable (RFC 9110 §14.1.1), but no 206 can carry zero bytes
         return max(0, size - suffix), size
     start = int(first)
     if last and int(last) < start:
@@ -70,5 +72,5 @@ def if_range_allows(if_range: str | None, etag: str, last_modified: datetime) ->
         return value == etag
     try:
         return parsedate_to_datetime(value) == last_modified.replace(microsecond=0)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
+from filebay.auth.authenticator import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Authenticator,
+    Credentials,
+)
+from filebay.auth.keys import KeyRing
 from filebay.auth.principal import SINGLE_USER, Principal
 from filebay.catalog.base import Catalog
+from filebay.catalog.users import Directory
 from filebay.config import Settings
+from filebay.errors import Forbidden
 from filebay.storage.base import BlobStore
 
 
@@ -19,6 +29,16 @@ class Services:
     settings: Settings
     catalog: Catalog
     store: BlobStore | None
+    authenticator: Authenticator
+    #: Only where the database is local (all-in-one, auth, metadata).
+    directory: Directory | None = None
+    #: Only where JWTs are signed (all-in-one, auth).
+    keyring: KeyRing | None = None
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in reversed(self.closers):
+            await close()
 
 
 def get_services(request: Request) -> Services:
@@ -41,18 +61,50 @@ def get_store(request: Request) -> BlobStore:
     return store
 
 
+def get_directory(request: Request) -> Directory:
+    directory = get_services(request).directory
+    if directory is None:
+        raise RuntimeError("this service has no user directory")
+    return directory
+
+
+def get_keyring(request: Request) -> KeyRing:
+    ring = get_services(request).keyring
+    if ring is None:
+        raise RuntimeError("this service does not sign tokens")
+    return ring
+
+
 def get_templates(request: Request) -> Jinja2Templates:
     templates: Jinja2Templates = request.app.state.templates
     return templates
 
 
-def current_principal() -> Principal:
-    """The caller. Until logins exist, every request acts as ``admin``."""
-    return SINGLE_USER
+async def current_principal(request: Request) -> Principal:
+    """The caller: bearer JWT or API token, or the session cookie (with CSRF on writes)."""
+    services = get_services(request)
+    if services.settings.auth == "off":
+        return SINGLE_USER
+    creds = Credentials(
+        authorization=request.headers.get("authorization"),
+        session_cookie=request.cookies.get(SESSION_COOKIE),
+        csrf_header=request.headers.get(CSRF_HEADER),
+        method=request.method,
+    )
+    return await services.authenticator.authenticate(creds)
+
+
+async def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("admins only")
+    return principal
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
+DirectoryDep = Annotated[Directory, Depends(get_directory)]
+KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+AdminDep = Annotated[Principal, Depends(require_admin)]

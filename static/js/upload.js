@@ -1,4 +1,6 @@
 // Upload the chosen files with a progress bar, then reload the list.
+import { csrfToken } from "./session.js";
+
 const form = document.getElementById("upload-form");
 const input = document.getElementById("file-input");
 const progress = document.getElementById("upload-progress");
@@ -17,6 +19,7 @@ form.addEventListener("submit", (event) => {
   for (const file of input.files) data.append("file", file, file.name);
   const xhr = new XMLHttpRequest();
   xhr.open("POST", form.action);
+  xhr.setRequestHeader("X-CSRF-Token", csrfToken());
   xhr.upload.addEventListener("progress", (e) => {
     if (e.lengthComputable) setProgress((100 * e.loaded) / e.total);
   });

@@ -1,0 +1,222 @@
+"""Auth API: tokens, browser login/logout, who-am-I, API tokens, user admin, JWKS."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from pydantic import BaseModel, Field
+
+from filebay.auth.accounts import (
+    authenticate_password,
+    check_password,
+    check_role,
+    check_username,
+    delete_account,
+    start_session,
+    update_account,
+)
+from filebay.auth.authenticator import CSRF_COOKIE, SESSION_COOKIE
+from filebay.auth.passwords import hash_password
+from filebay.auth.secrets import new_api_token, secret_hash
+from filebay.catalog.users import UNSET, User
+from filebay.config import Settings
+from filebay.web.state import (
+    AdminDep,
+    CatalogDep,
+    DirectoryDep,
+    KeyRingDep,
+    PrincipalDep,
+    SettingsDep,
+    StoreDep,
+    get_services,
+)
+
+router = APIRouter(tags=["auth"])
+
+
+class LoginBody(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class TokenBody(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+
+
+class NewUserBody(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+    role: str = "user"
+    quota_bytes: int | None = Field(None, ge=0)
+
+
+class UserPatch(BaseModel):
+    password: str | None = Field(None, max_length=1024)
+    role: str | None = None
+    quota_bytes: int | None = Field(None, ge=0)
+    disabled: bool | None = None
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _public_user(user: User) -> dict[str, Any]:
+    data = user.to_json()
+    data.pop("sessions_valid_after", None)
+    return data
+
+
+def _set_session_cookies(response: Response, settings: Settings, token: str, csrf: str) -> None:
+    common: dict[str, Any] = {
+        "max_age": settings.session_seconds,
+        "path": "/",
+        "secure": settings.cookie_secure,
+        "samesite": "lax",
+    }
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, **common)
+    # Readable by the page's script, which echoes it in X-CSRF-Token; useless to another site.
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
+
+
+@router.post("/api/auth/token", summary="OAuth2 password flow: a bearer JWT")
+async def token(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    directory: DirectoryDep,
+    ring: KeyRingDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    user = await authenticate_password(
+        directory, settings, username, password, _client_address(request)
+    )
+    issued = await start_session(
+        directory, ring, user, settings.access_token_seconds, browser=False
+    )
+    return {"access_token": issued.token, "token_type": "bearer", "expires_in": issued.expires_in}
+
+
+@router.post("/api/auth/login", summary="Browser login: sets the session cookie")
+async def login(
+    request: Request,
+    body: LoginBody,
+    response: Response,
+    directory: DirectoryDep,
+    ring: KeyRingDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    user = await authenticate_password(
+        directory, settings, body.username, body.password, _client_address(request)
+    )
+    issued = await start_session(directory, ring, user, settings.session_seconds, browser=True)
+    assert issued.csrf is not None
+    _set_session_cookies(response, settings, issued.token, issued.csrf)
+    return {"username": user.username, "role": user.role, "csrf_token": issued.csrf}
+
+
+@router.post("/api/auth/logout", status_code=204, summary="End this session")
+async def logout(
+    request: Request, principal: PrincipalDep, directory: DirectoryDep, settings: SettingsDep
+) -> Response:
+    if principal.session_id is not None:
+        await directory.delete_session(secret_hash(principal.session_id))
+        get_services(request).authenticator.forget(f"s:{principal.username}:")
+    response = Response(status_code=204)
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, path="/", secure=settings.cookie_secure, samesite="lax")
+    return response
+
+
+@router.get("/api/me", summary="Who am I")
+async def me(principal: PrincipalDep, catalog: CatalogDep) -> dict[str, Any]:
+    return {
+        "username": principal.username,
+        "role": "admin" if principal.is_admin else "user",
+        "quota_bytes": principal.quota_bytes,
+        "used_bytes": await catalog.usage(principal.username),
+        "via": principal.via,
+    }
+
+
+@router.get("/.well-known/jwks.json", summary="Public keys that verify filebay's JWTs")
+async def jwks(ring: KeyRingDep) -> dict[str, Any]:
+    return ring.jwks()
+
+
+@router.post("/api/tokens", status_code=201, summary="New API token (shown once)")
+async def create_token(
+    body: TokenBody, principal: PrincipalDep, directory: DirectoryDep
+) -> dict[str, Any]:
+    secret = new_api_token()
+    created = await directory.create_api_token(principal.username, body.name, secret_hash(secret))
+    return {**created.to_json(), "token": secret}
+
+
+@router.get("/api/tokens", summary="Your API tokens (never the secrets)")
+async def list_tokens(principal: PrincipalDep, directory: DirectoryDep) -> dict[str, Any]:
+    tokens = await directory.list_api_tokens(principal.username)
+    return {"items": [t.to_json() for t in tokens]}
+
+
+@router.delete("/api/tokens/{token_id}", status_code=204, summary="Revoke an API token")
+async def delete_token(
+    request: Request, token_id: str, principal: PrincipalDep, directory: DirectoryDep
+) -> Response:
+    await directory.delete_api_token(token_id, principal.username)
+    get_services(request).authenticator.forget("t:")
+    return Response(status_code=204)
+
+
+@router.post("/api/users", status_code=201, summary="Create a user (admin)")
+async def create_user(
+    body: NewUserBody, _admin: AdminDep, directory: DirectoryDep
+) -> dict[str, Any]:
+    user = await directory.create_user(
+        check_username(body.username),
+        await hash_password(check_password(body.password)),
+        check_role(body.role),
+        body.quota_bytes,
+    )
+    return _public_user(user)
+
+
+@router.get("/api/users", summary="All users (admin)")
+async def list_users(_admin: AdminDep, directory: DirectoryDep) -> dict[str, Any]:
+    return {"items": [_public_user(u) for u in await directory.list_users()]}
+
+
+@router.patch("/api/users/{username}", summary="Change a user (admin)")
+async def patch_user(
+    request: Request,
+    username: str,
+    body: UserPatch,
+    _admin: AdminDep,
+    directory: DirectoryDep,
+) -> dict[str, Any]:
+    given = body.model_fields_set
+    user = await update_account(
+        directory,
+        username,
+        password=body.password,
+        role=body.role,
+        quota_bytes=body.quota_bytes if "quota_bytes" in given else UNSET,
+        disabled=body.disabled,
+    )
+    get_services(request).authenticator.forget()
+    return _public_user(user)
+
+
+@router.delete("/api/users/{username}", status_code=204, summary="Delete a user and their files")
+async def delete_user(
+    request: Request,
+    username: str,
+    _admin: AdminDep,
+    directory: DirectoryDep,
+    catalog: CatalogDep,
+    store: StoreDep,
+) -> Response:
+    await delete_account(directory, catalog, store, username)
+    get_services(request).authenticator.forget()
+    return Response(status_code=204)

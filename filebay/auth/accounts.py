@@ -1,0 +1,140 @@
+"""Logins, sessions and user administration: the auth service's use cases."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from filebay.auth.jwt import issue_jwt
+from filebay.auth.keys import KeyRing
+from filebay.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    verify_password,
+)
+from filebay.auth.secrets import new_session_id, secret_hash
+from filebay.catalog.base import Catalog, ListQuery
+from filebay.catalog.users import ROLES, UNSET, Directory, User
+from filebay.config import Settings
+from filebay.errors import BadRequest, Conflict, NotFound, TooManyAttempts, Unauthorized
+from filebay.storage.base import BlobStore
+
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.fullmatch(username):
+        raise BadRequest("username: 1-64 of letters, digits, '.', '_', '-'")
+    return username
+
+
+def check_password(password: str) -> str:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise BadRequest(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise BadRequest("role: 'admin' or 'user'")
+    return role
+
+
+async def authenticate_password(
+    directory: Directory, settings: Settings, username: str, password: str, address: str
+) -> User:
+    """The user whose password this is; ``TooManyAttempts`` while the user or the client
+    address is locked out; ``Unauthorized`` (one message for every failure) otherwise."""
+    keys = [f"user:{username.lower()[:64]}", f"addr:{address[:100]}"]
+    limits = [settings.login_max_failures, settings.login_max_failures_per_address]
+    wait = await directory.login_retry_after(keys, limits, settings.login_window_seconds)
+    if wait:
+        raise TooManyAttempts(wait)
+    stored = await directory.password_hash(username) if len(password) <= 1024 else None
+    ok = await verify_password(stored, password[:MAX_PASSWORD_LENGTH])
+    user = await directory.get_user(username) if ok else None
+    if user is None or user.disabled:
+        await directory.record_login_failure(keys, settings.login_window_seconds)
+        raise Unauthorized("wrong username or password")
+    await directory.clear_login_failures(keys[0])
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    token: str
+    session_id: str
+    csrf: str | None
+    expires_in: int
+
+
+async def start_session(
+    directory: Directory, ring: KeyRing, user: User, ttl: int, *, browser: bool
+) -> IssuedSession:
+    """A session row (so it can be revoked) and the JWT that names it."""
+    session_id = new_session_id()
+    csrf = secrets.token_urlsafe(24) if browser else None
+    expires = datetime.now(UTC) + timedelta(seconds=ttl)
+    await directory.create_session(user.username, secret_hash(session_id), expires)
+    token = issue_jwt(ring, user.username, session_id, ttl, csrf)
+    return IssuedSession(token, session_id, csrf, ttl)
+
+
+async def _other_enabled_admins(directory: Directory, username: str) -> int:
+    return sum(
+        1
+        for u in await directory.list_users()
+        if u.is_admin and not u.disabled and u.username != username
+    )
+
+
+async def update_account(
+    directory: Directory,
+    username: str,
+    *,
+    password: str | None = None,
+    role: str | None = None,
+    quota_bytes: int | None = UNSET,
+    disabled: bool | None = None,
+) -> User:
+    """Change a user; the last enabled admin cannot be demoted or disabled."""
+    current = await directory.get_user(username)
+    losing_admin = current.is_admin and (role == "user" or disabled is True)
+    if losing_admin and await _other_enabled_admins(directory, username) == 0:
+        raise Conflict("the last enabled admin cannot be demoted or disabled")
+    return await directory.update_user(
+        username,
+        password_hash=await hash_password(check_password(password)) if password else None,
+        role=check_role(role) if role is not None else None,
+        quota_bytes=quota_bytes,
+        disabled=disabled,
+    )
+
+
+async def delete_account(
+    directory: Directory, catalog: Catalog, store: BlobStore, username: str
+) -> int:
+    """Delete a user and every file they own (records first, then blobs); the count of
+    files deleted. The last enabled admin cannot be deleted."""
+    user = await directory.get_user(username)
+    if user.is_admin and await _other_enabled_admins(directory, username) == 0:
+        raise Conflict("the last enabled admin cannot be deleted")
+    # Sessions and tokens go first so the user cannot upload while their files are removed.
+    await directory.update_user(username, disabled=True)
+    deleted = 0
+    while True:
+        page = await catalog.list(username, ListQuery(limit=500))
+        if not page.items:
+            break
+        for record in page.items:
+            try:
+                await catalog.delete(record.id, username)
+            except NotFound:
+                continue
+            await store.delete(record.blob_key)
+            deleted += 1
+    await directory.delete_user(username)
+    return deleted

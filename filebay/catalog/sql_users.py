@@ -1,0 +1,270 @@
+"""The user directory on SQL, sharing the catalog's engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from filebay.catalog.models import ApiTokenRow, LoginFailureRow, SessionRow, UserRow
+from filebay.catalog.sql import unavailable_on_db_errors
+from filebay.catalog.users import UNSET, ApiToken, User
+from filebay.errors import Conflict, NotFound
+from filebay.ids import new_id
+
+# last_used_at is a hint for people, not an audit log: write it at most once a minute.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        username=row.username,
+        role=row.role,
+        quota_bytes=row.quota_bytes,
+        disabled=row.disabled,
+        sessions_valid_after=row.sessions_valid_after,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _token(row: ApiTokenRow) -> ApiToken:
+    return ApiToken(
+        id=row.id,
+        username=row.username,
+        name=row.name,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+class SqlDirectory:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._session = async_sessionmaker(engine, expire_on_commit=False)
+
+    @unavailable_on_db_errors
+    async def count_users(self) -> int:
+        async with self._session() as session:
+            return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+    @unavailable_on_db_errors
+    async def create_user(
+        self, username: str, password_hash: str, role: str, quota_bytes: int | None
+    ) -> User:
+        now = datetime.now(UTC)
+        row = UserRow(
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            quota_bytes=quota_bytes,
+            disabled=False,
+            sessions_valid_after=now,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self._session.begin() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            raise Conflict(f"user {username!r} exists") from exc
+        return _user(row)
+
+    @unavailable_on_db_errors
+    async def get_user(self, username: str) -> User:
+        async with self._session() as session:
+            row = await session.get(UserRow, username)
+        if row is None:
+            raise NotFound("no such user")
+        return _user(row)
+
+    @unavailable_on_db_errors
+    async def password_hash(self, username: str) -> str | None:
+        async with self._session() as session:
+            row = await session.get(UserRow, username)
+        return None if row is None else row.password_hash
+
+    @unavailable_on_db_errors
+    async def list_users(self) -> list[User]:
+        async with self._session() as session:
+            rows = (await session.scalars(select(UserRow).order_by(UserRow.username))).all()
+        return [_user(r) for r in rows]
+
+    @unavailable_on_db_errors
+    async def update_user(
+        self,
+        username: str,
+        *,
+        password_hash: str | None = None,
+        role: str | None = None,
+        quota_bytes: int | None = UNSET,
+        disabled: bool | None = None,
+    ) -> User:
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {"updated_at": now}
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        if role is not None:
+            values["role"] = role
+        if quota_bytes is not UNSET:
+            values["quota_bytes"] = quota_bytes
+        if disabled is not None:
+            values["disabled"] = disabled
+        ends_sessions = password_hash is not None or disabled is True
+        if ends_sessions:
+            values["sessions_valid_after"] = now
+        async with self._session.begin() as session:
+            result = await session.execute(
+                update(UserRow)
+                .where(UserRow.username == username)
+                .values(**values)
+                .returning(UserRow)
+            )
+            row = result.scalar_one_or_none()
+            if row is None:
+                raise NotFound("no such user")
+            if ends_sessions:
+                await session.execute(delete(SessionRow).where(SessionRow.username == username))
+            return _user(row)
+
+    @unavailable_on_db_errors
+    async def delete_user(self, username: str) -> None:
+        async with self._session.begin() as session:
+            result = await session.execute(delete(UserRow).where(UserRow.username == username))
+            if result.rowcount == 0:
+                raise NotFound("no such user")
+            await session.execute(delete(SessionRow).where(SessionRow.username == username))
+            await session.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
+
+    @unavailable_on_db_errors
+    async def create_session(self, username: str, session_hash: str, expires_at: datetime) -> None:
+        now = datetime.now(UTC)
+        async with self._session.begin() as session:
+            session.add(
+                SessionRow(
+                    id_hash=session_hash, username=username, created_at=now, expires_at=expires_at
+                )
+            )
+            # Opportunistic cleanup keeps the table small without a separate job.
+            await session.execute(delete(SessionRow).where(SessionRow.expires_at < now))
+
+    @unavailable_on_db_errors
+    async def delete_session(self, session_hash: str) -> None:
+        async with self._session.begin() as session:
+            await session.execute(delete(SessionRow).where(SessionRow.id_hash == session_hash))
+
+    @unavailable_on_db_errors
+    async def session_user(self, username: str, session_hash: str) -> User | None:
+        now = datetime.now(UTC)
+        async with self._session() as session:
+            row = await session.scalar(
+                select(UserRow)
+                .join(SessionRow, SessionRow.username == UserRow.username)
+                .where(
+                    SessionRow.id_hash == session_hash,
+                    SessionRow.username == username,
+                    SessionRow.expires_at > now,
+                    UserRow.disabled.is_(False),
+                )
+            )
+        return None if row is None else _user(row)
+
+    @unavailable_on_db_errors
+    async def create_api_token(self, username: str, name: str, token_hash: str) -> ApiToken:
+        row = ApiTokenRow(
+            id=new_id(),
+            username=username,
+            name=name,
+            token_hash=token_hash,
+            created_at=datetime.now(UTC),
+            last_used_at=None,
+        )
+        async with self._session.begin() as session:
+            session.add(row)
+        return _token(row)
+
+    @unavailable_on_db_errors
+    async def list_api_tokens(self, username: str) -> list[ApiToken]:
+        async with self._session() as session:
+            rows = (
+                await session.scalars(
+                    select(ApiTokenRow)
+                    .where(ApiTokenRow.username == username)
+                    .order_by(ApiTokenRow.created_at)
+                )
+            ).all()
+        return [_token(r) for r in rows]
+
+    @unavailable_on_db_errors
+    async def delete_api_token(self, token_id: str, username: str) -> None:
+        async with self._session.begin() as session:
+            result = await session.execute(
+                delete(ApiTokenRow).where(
+                    ApiTokenRow.id == token_id, ApiTokenRow.username == username
+                )
+            )
+            if result.rowcount == 0:
+                raise NotFound("no such token")
+
+    @unavailable_on_db_errors
+    async def resolve_api_token(self, token_hash: str) -> User | None:
+        now = datetime.now(UTC)
+        async with self._session.begin() as session:
+            found = (
+                await session.execute(
+                    select(ApiTokenRow, UserRow)
+                    .join(UserRow, UserRow.username == ApiTokenRow.username)
+                    .where(ApiTokenRow.token_hash == token_hash, UserRow.disabled.is_(False))
+                )
+            ).first()
+            if found is None:
+                return None
+            token, user = found
+            if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+                token.last_used_at = now
+            return _user(user)
+
+    @unavailable_on_db_errors
+    async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
+        now = datetime.now(UTC)
+        async with self._session() as session:
+            rows = (
+                await session.scalars(select(LoginFailureRow).where(LoginFailureRow.key.in_(keys)))
+            ).all()
+        limit_of = dict(zip(keys, limits, strict=True))
+        wait = 0
+        for row in rows:
+            ends = row.window_start + timedelta(seconds=window)
+            if row.count >= limit_of[row.key] and ends > now:
+                wait = max(wait, int((ends - now).total_seconds()) + 1)
+        return wait
+
+    @unavailable_on_db_errors
+    async def record_login_failure(self, keys: list[str], window: int) -> None:
+        for attempt in range(3):
+            try:
+                await self._count_failure(keys, window)
+                return
+            except IntegrityError:
+                # Two replicas inserted the first failure at once; the retry updates instead.
+                if attempt == 2:
+                    raise
+
+    async def _count_failure(self, keys: list[str], window: int) -> None:
+        now = datetime.now(UTC)
+        async with self._session.begin() as session:
+            for key in keys:
+                row = await session.get(LoginFailureRow, key, with_for_update=True)
+                if row is None:
+                    session.add(LoginFailureRow(key=key, count=1, window_start=now))
+                elif now - row.window_start > timedelta(seconds=window):
+                    row.count, row.window_start = 1, now
+                else:
+                    row.count += 1
+
+    @unavailable_on_db_errors
+    async def clear_login_failures(self, key: str) -> None:
+        async with self._session.begin() as session:
+            await session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))

@@ -1,0 +1,136 @@
+"""The user directory contract: users, sessions, API tokens and login failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+ROLES = ("admin", "user")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    role: str
+    quota_bytes: int | None
+    disabled: bool
+    sessions_valid_after: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "username": self.username,
+            "role": self.role,
+            "quota_bytes": self.quota_bytes,
+            "disabled": self.disabled,
+            "sessions_valid_after": self.sessions_valid_after.isoformat(),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> User:
+        return cls(
+            username=data["username"],
+            role=data["role"],
+            quota_bytes=data["quota_bytes"],
+            disabled=bool(data["disabled"]),
+            sessions_valid_after=datetime.fromisoformat(data["sessions_valid_after"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    id: str
+    username: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "username": self.username,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "last_used_at": (
+                self.last_used_at.isoformat().replace("+00:00", "Z") if self.last_used_at else None
+            ),
+        }
+
+
+class Unset:
+    """Marks an update field that was not given (``None`` is a value: no quota)."""
+
+
+UNSET: Any = Unset()
+
+
+class Verifier(Protocol):
+    """What every service needs to check a caller (cached by the caller for a few seconds)."""
+
+    async def session_user(self, username: str, session_hash: str) -> User | None:
+        """The user, if the session exists, has not expired and the user is enabled."""
+
+    async def resolve_api_token(self, token_hash: str) -> User | None:
+        """The enabled user owning the API token with this hash (and note its use)."""
+
+
+class Directory(Verifier, Protocol):
+    """Users and their credentials. Only the auth side writes here."""
+
+    async def count_users(self) -> int: ...
+
+    async def create_user(
+        self, username: str, password_hash: str, role: str, quota_bytes: int | None
+    ) -> User:
+        """``Conflict`` when the name is taken."""
+
+    async def get_user(self, username: str) -> User:
+        """``NotFound`` when absent."""
+
+    async def password_hash(self, username: str) -> str | None: ...
+
+    async def list_users(self) -> list[User]: ...
+
+    async def update_user(
+        self,
+        username: str,
+        *,
+        password_hash: str | None = None,
+        role: str | None = None,
+        quota_bytes: int | None = UNSET,
+        disabled: bool | None = None,
+    ) -> User:
+        """A new password or disabling ends every session of the user."""
+
+    async def delete_user(self, username: str) -> None:
+        """The user, their sessions and tokens (their files are the caller's business)."""
+
+    async def create_session(
+        self, username: str, session_hash: str, expires_at: datetime
+    ) -> None: ...
+
+    async def delete_session(self, session_hash: str) -> None: ...
+
+    async def create_api_token(self, username: str, name: str, token_hash: str) -> ApiToken: ...
+
+    async def list_api_tokens(self, username: str) -> list[ApiToken]: ...
+
+    async def delete_api_token(self, token_id: str, username: str) -> None:
+        """``NotFound`` unless the token exists and belongs to ``username``."""
+
+    async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
+        """Seconds until a login may be tried again for any of ``keys`` (0: now)."""
+
+    async def record_login_failure(self, keys: list[str], window: int) -> None: ...
+
+    async def clear_login_failures(self, key: str) -> None: ...

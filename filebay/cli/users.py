@@ -1,0 +1,140 @@
+"""``filebay user``: manage users from the shell (works with the server running or not)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from filebay.auth.accounts import (
+    check_password,
+    check_role,
+    check_username,
+    delete_account,
+    update_account,
+)
+from filebay.auth.passwords import hash_password
+from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.sql_users import SqlDirectory
+from filebay.config import Settings
+from filebay.errors import FilebayError
+from filebay.storage import make_blob_store
+
+user_app = typer.Typer(help="Manage users (add, list, passwd, disable, enable, del).")
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+Username = Annotated[str, typer.Argument(help="The user's login name.")]
+Password = Annotated[
+    str,
+    typer.Option(prompt=True, confirmation_prompt=True, hide_input=True, help="The new password."),
+]
+
+
+def _run(action: Callable[[SqlCatalog, SqlDirectory, Settings], Awaitable[T]]) -> T:
+    settings = Settings()
+
+    async def run() -> T:
+        catalog = await SqlCatalog.open(settings.effective_database_url)
+        try:
+            return await action(catalog, SqlDirectory(catalog.engine), settings)
+        finally:
+            await catalog.close()
+
+    try:
+        return asyncio.run(run())
+    except FilebayError as exc:
+        err.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from exc
+
+
+@user_app.command("add")
+def add(
+    username: Username,
+    password: Password,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
+    quota_mib: Annotated[
+        int | None, typer.Option("--quota-mib", help="Storage quota in MiB (default: none).")
+    ] = None,
+) -> None:
+    """Create a user."""
+
+    async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
+        return await directory.create_user(
+            check_username(username),
+            await hash_password(check_password(password)),
+            check_role("admin" if admin else "user"),
+            quota_mib * 1024 * 1024 if quota_mib is not None else None,
+        )
+
+    user = _run(action)
+    console.print(f"created {user.role} {user.username}")
+
+
+@user_app.command("list")
+def list_users() -> None:
+    """List users."""
+
+    async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
+        return await directory.list_users()
+
+    table = Table("username", "role", "quota", "status", "created")
+    for user in _run(action):
+        quota = "-" if user.quota_bytes is None else f"{user.quota_bytes // 1048576} MiB"
+        status = "disabled" if user.disabled else "active"
+        table.add_row(user.username, user.role, quota, status, user.created_at.isoformat())
+    console.print(table)
+
+
+@user_app.command("passwd")
+def passwd(username: Username, password: Password) -> None:
+    """Set a new password (ends the user's sessions)."""
+
+    async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
+        return await update_account(directory, username, password=password)
+
+    _run(action)
+    console.print(f"password of {username} changed; their sessions are ended")
+
+
+@user_app.command("disable")
+def disable(username: Username) -> None:
+    """Disable a user: logins, sessions and API tokens stop working."""
+
+    async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
+        return await update_account(directory, username, disabled=True)
+
+    _run(action)
+    console.print(f"{username} disabled")
+
+
+@user_app.command("enable")
+def enable(username: Username) -> None:
+    """Enable a disabled user again."""
+
+    async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
+        return await update_account(directory, username, disabled=False)
+
+    _run(action)
+    console.print(f"{username} enabled")
+
+
+@user_app.command("del")
+def delete(
+    username: Username,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a user and every file they own."""
+    if not yes:
+        typer.confirm(f"Delete {username} and all their files?", abort=True)
+
+    async def action(catalog: SqlCatalog, directory: SqlDirectory, settings: Settings) -> Any:
+        return await delete_account(directory, catalog, make_blob_store(settings), username)
+
+    count = _run(action)
+    console.print(f"{username} deleted with {count} files")

@@ -1,0 +1,85 @@
+"""What each service opens on start: catalog, blob store, user directory, keys."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from filebay.auth.authenticator import Authenticator
+from filebay.auth.jwt import KeySource, LocalKeys, RemoteJwks
+from filebay.auth.keys import KeyRing
+from filebay.auth.passwords import hash_password, random_password
+from filebay.auth.principal import ADMIN
+from filebay.catalog.http import HttpCatalog
+from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.sql_users import SqlDirectory
+from filebay.catalog.users import Directory
+from filebay.config import Settings
+from filebay.errors import Conflict
+from filebay.storage import make_blob_store
+from filebay.web.state import Services
+
+log = logging.getLogger("filebay")
+
+DEFAULT_METADATA_URL = "http://127.0.0.1:8002"
+DEFAULT_AUTH_URL = "http://127.0.0.1:8004"
+
+
+async def ensure_admin(directory: Directory, settings: Settings) -> None:
+    """First start: create ``admin`` with FILEBAY_ADMIN_PASSWORD or a random password,
+    printed once."""
+    if await directory.count_users() > 0:
+        return
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    password = given or random_password()
+    try:
+        await directory.create_user(ADMIN, await hash_password(password), "admin", None)
+    except Conflict:
+        return  # another replica was first
+    if not given:
+        # Printed, not logged: it must not end up in log aggregation.
+        print(
+            f"\nfilebay: created user 'admin' with password: {password}\n"
+            "         (shown once; change it with `filebay user passwd admin`)\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _remote_keys(settings: Settings) -> KeySource:
+    return RemoteJwks(settings.auth_url or DEFAULT_AUTH_URL)
+
+
+async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = False) -> Services:
+    """The database is here: all-in-one, auth and metadata services."""
+    catalog = await SqlCatalog.open(settings.effective_database_url)
+    directory = SqlDirectory(catalog.engine)
+    ring = KeyRing.load(settings.data_dir, settings.jwt_private_key_file) if signs else None
+    keys: KeySource = LocalKeys(ring) if ring is not None else _remote_keys(settings)
+    if signs:
+        await ensure_admin(directory, settings)
+    return Services(
+        settings=settings,
+        catalog=catalog,
+        store=make_blob_store(settings),
+        authenticator=Authenticator(directory, keys, settings.revocation_seconds),
+        directory=directory,
+        keyring=ring,
+        closers=[catalog.close],
+    )
+
+
+async def open_remote(settings: Settings) -> Services:
+    """Upload and download: the catalog is the metadata service, keys come from auth."""
+    catalog = HttpCatalog(
+        settings.metadata_url or DEFAULT_METADATA_URL,
+        settings.resolved_service_token(),
+        timeout=settings.catalog_timeout,
+    )
+    return Services(
+        settings=settings,
+        catalog=catalog,
+        store=make_blob_store(settings),
+        authenticator=Authenticator(catalog, _remote_keys(settings), settings.revocation_seconds),
+        closers=[catalog.close],
+    )
