@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from fastapi.templating import Jinja2Templates
 
 from filebay.auth.authenticator import (
@@ -80,7 +81,14 @@ def get_templates(request: Request) -> Jinja2Templates:
     return templates
 
 
-async def current_principal(request: Request) -> Principal:
+# Declares the OAuth2 password flow in the OpenAPI schema, so /docs has an Authorize button.
+# The header itself is read below (it may also carry an API token).
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+async def current_principal(
+    request: Request, _bearer: Annotated[str | None, Depends(oauth2_scheme)] = None
+) -> Principal:
     """The caller: bearer JWT or API token, or the session cookie (with CSRF on writes)."""
     services = get_services(request)
     if services.settings.auth == "off":
