@@ -35,6 +35,7 @@ def _all_in_one(settings: Settings) -> FastAPI:
     from auth_service.app import ROUTERS as AUTH
     from auth_service.app import open_auth
     from download_service.app import ROUTERS as DOWNLOAD
+    from filebay.tus.sweeper import sweep_expired_uploads
     from metadata_service import routes as metadata_routes
     from upload_service.app import ROUTERS as UPLOAD
 
@@ -43,4 +44,5 @@ def _all_in_one(settings: Settings) -> FastAPI:
         service=Service.all,
         routers=[*AUTH, *UPLOAD, metadata_routes.router, *DOWNLOAD],
         open_services=open_auth,
+        background=[sweep_expired_uploads],
     )

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     service_token: SecretStr | None = Field(
         None, description="Shared secret between services; generated into the data dir if unset."
     )
+    tus_expiry_seconds: int = Field(
+        24 * 3600,
+        description="An unfinished resumable upload expires this long after its last write.",
+    )
+    sweep_seconds: int = Field(300, description="How often the server sweeps expired uploads.")
     catalog_timeout: float = Field(10.0, description="Seconds before a metadata call fails.")
     temp_grace_seconds: int = Field(
         3600, description="Age after which fsck treats temp files and orphan blobs as stale."
@@ -146,3 +151,22 @@ def mask_url_password(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy understands: hide it all
         return "********"
+
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:8000"
+
+
+class ClientSettings(BaseSettings):
+    """The ``filebay`` command-line client: ``FILEBAY_URL`` and ``FILEBAY_TOKEN``.
+
+    They sit between the command's flags and the credentials ``filebay login`` stored."""
+
+    model_config = SettingsConfigDict(env_prefix="FILEBAY_", extra="ignore")
+
+    url: str | None = Field(None, description="Server base URL, e.g. https://files.example.com.")
+    token: SecretStr | None = Field(None, description="API token sent as a bearer token.")
+
+    @field_validator("url", "token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return value or None

@@ -103,3 +103,31 @@ class TooManyAttempts(FilebayError):
 
 class CsrfFailed(Forbidden):
     code, detail = "csrf_failed", "missing or wrong CSRF token"
+
+
+class Gone(FilebayError):
+    status, code, detail = 410, "gone", "upload expired"
+
+
+class UploadLocked(FilebayError):
+    status, code, detail = 423, "upload_locked", "another request is writing this upload"
+
+
+class OffsetMismatch(Conflict):
+    code, detail = "offset_mismatch", "Upload-Offset does not match the upload's offset"
+
+
+class ChecksumMismatch(FilebayError):
+    status, code, detail = 460, "checksum_mismatch", "Upload-Checksum does not match the data"
+
+
+class UnsupportedVersion(FilebayError):
+    status, code, detail = 412, "unsupported_version", "Tus-Resumable 1.0.0 required"
+
+
+class UnsupportedMediaType(FilebayError):
+    status, code, detail = (
+        415,
+        "unsupported_media_type",
+        "Content-Type must be application/offset+octet-stream",
+    )

@@ -52,7 +52,8 @@ def truncate_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
 
 def validate_new_name(raw: str) -> str:
     """A rename target: cleaned like an upload name, but too long is an error, not a cut."""
-    if len(raw.encode()) > MAX_NAME_BYTES:
+    # surrogatepass: a lone surrogate is counted (and then cleaned away), not a crash.
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise NameTooLong()
     return clean_name(raw)
 

@@ -12,6 +12,7 @@ from filebay.auth.passwords import hash_password, random_password
 from filebay.auth.principal import ADMIN
 from filebay.catalog.http import HttpCatalog
 from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.sql_uploads import SqlUploads
 from filebay.catalog.sql_users import SqlDirectory
 from filebay.catalog.users import Directory
 from filebay.config import Settings
@@ -63,6 +64,7 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
         catalog=catalog,
         store=make_blob_store(settings),
         authenticator=Authenticator(directory, keys, settings.revocation_seconds),
+        uploads=SqlUploads(catalog.engine),
         directory=directory,
         keyring=ring,
         closers=[catalog.close],
@@ -81,5 +83,6 @@ async def open_remote(settings: Settings) -> Services:
         catalog=catalog,
         store=make_blob_store(settings),
         authenticator=Authenticator(catalog, _remote_keys(settings), settings.revocation_seconds),
+        uploads=catalog,
         closers=[catalog.close],
     )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile
+from filebay.catalog.uploads import UploadSession
 from filebay.errors import BadRequest, Unauthorized
 from filebay.web.listing import list_query
-from filebay.web.state import CatalogDep, DirectoryDep
+from filebay.web.state import CatalogDep, DirectoryDep, UploadsDep
 
 
 def require_service_token(
@@ -121,6 +123,87 @@ async def rename(
 @router.delete("/files/{file_id}")
 async def delete(file_id: str, catalog: CatalogDep, scope: Scope) -> dict[str, Any]:
     return _full(await catalog.delete(file_id, scope))
+
+
+class LockBody(BaseModel):
+    owner: str = Field(max_length=64)
+    token: str = Field(max_length=32)
+    lease_seconds: int = Field(ge=1, le=3600)
+
+
+class RenewBody(BaseModel):
+    token: str = Field(max_length=32)
+    lease_seconds: int = Field(ge=1, le=3600)
+
+
+class AdvanceBody(BaseModel):
+    token: str = Field(max_length=32)
+    offset: int = Field(ge=0)
+    expires_at: datetime
+
+
+class TokenOnly(BaseModel):
+    token: str = Field(max_length=32)
+
+
+class UploadBody(BaseModel):
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    owner: str = Field(min_length=1, max_length=64)
+    length: int = Field(ge=0)
+    offset: int = Field(ge=0)
+    name: str = Field(min_length=1, max_length=1024)
+    content_type: str = Field(max_length=255)
+    metadata_header: str = Field(max_length=8192)
+    created_at: datetime
+    expires_at: datetime
+
+
+@router.post("/uploads", status_code=201)
+async def create_upload(body: UploadBody, uploads: UploadsDep) -> dict[str, str]:
+    await uploads.create_upload(UploadSession(**body.model_dump()))
+    return {"id": body.id}
+
+
+@router.get("/uploads/{upload_id}")
+async def get_upload(upload_id: str, uploads: UploadsDep, scope: Scope) -> dict[str, Any]:
+    return (await uploads.get_upload(upload_id, scope)).to_json()
+
+
+@router.post("/uploads/{upload_id}/lock")
+async def lock_upload(upload_id: str, body: LockBody, uploads: UploadsDep) -> dict[str, Any]:
+    session = await uploads.lock_upload(upload_id, body.owner, body.token, body.lease_seconds)
+    return session.to_json()
+
+
+@router.post("/uploads/{upload_id}/renew", status_code=204)
+async def renew_lock(upload_id: str, body: RenewBody, uploads: UploadsDep) -> Response:
+    await uploads.renew_lock(upload_id, body.token, body.lease_seconds)
+    return Response(status_code=204)
+
+
+@router.post("/uploads/{upload_id}/advance", status_code=204)
+async def advance_upload(upload_id: str, body: AdvanceBody, uploads: UploadsDep) -> Response:
+    await uploads.advance_upload(upload_id, body.token, body.offset, body.expires_at)
+    return Response(status_code=204)
+
+
+@router.post("/uploads/{upload_id}/unlock", status_code=204)
+async def unlock_upload(upload_id: str, body: TokenOnly, uploads: UploadsDep) -> Response:
+    await uploads.unlock_upload(upload_id, body.token)
+    return Response(status_code=204)
+
+
+@router.delete("/uploads/{upload_id}", status_code=204)
+async def delete_upload(upload_id: str, uploads: UploadsDep, scope: Scope) -> Response:
+    await uploads.delete_upload(upload_id, scope)
+    return Response(status_code=204)
+
+
+@router.get("/uploads-expired")
+async def expired_uploads(
+    uploads: UploadsDep, now: datetime, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    return {"items": [s.to_json() for s in await uploads.expired_uploads(now, limit)]}
 
 
 @router.get("/ready")

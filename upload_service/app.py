@@ -5,12 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from filebay.config import Service, Settings
+from filebay.tus.sweeper import sweep_expired_uploads
 from filebay.web.app import build_app
 from filebay.wiring import open_remote
-from upload_service import pages, routes
+from upload_service import pages, routes, tus
 
-ROUTERS = [routes.router, pages.router]
+ROUTERS = [routes.router, tus.router, pages.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return build_app(settings, service=Service.upload, routers=ROUTERS, open_services=open_remote)
+    return build_app(
+        settings,
+        service=Service.upload,
+        routers=ROUTERS,
+        open_services=open_remote,
+        background=[sweep_expired_uploads],
+    )

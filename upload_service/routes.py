@@ -68,7 +68,7 @@ def _declared_length(request: Request, limit: int) -> int | None:
     return int(value)
 
 
-async def _body(request: Request) -> AsyncIterator[bytes]:
+async def request_body(request: Request) -> AsyncIterator[bytes]:
     """The request body as it arrives; a vanished client becomes ``ClientGone``."""
     try:
         async for chunk in request.stream():
@@ -90,7 +90,7 @@ async def upload_multipart(
         store, catalog, principal.username, settings.max_upload_bytes, principal.quota_bytes
     )
     await uploader.check_quota()
-    records = await uploader.multipart(request.headers.get("content-type"), _body(request))
+    records = await uploader.multipart(request.headers.get("content-type"), request_body(request))
     return {"files": [record_json(r, settings) for r in records]}
 
 
@@ -111,5 +111,5 @@ async def upload_raw(
         store, catalog, principal.username, settings.max_upload_bytes, principal.quota_bytes
     )
     await uploader.check_quota(declared)
-    record = await uploader.put(name, request.headers.get("content-type"), _body(request))
+    record = await uploader.put(name, request.headers.get("content-type"), request_body(request))
     return record_json(record, settings)

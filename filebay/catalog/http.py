@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page, SortKey
+from filebay.catalog.uploads import UploadSession
 from filebay.catalog.users import User
 from filebay.errors import (
     CatalogOutcomeUnknown,
@@ -19,6 +20,7 @@ from filebay.errors import (
     InvalidCursor,
     NotFound,
     QuotaExceeded,
+    UploadLocked,
 )
 from filebay.ids import is_valid_id
 
@@ -96,8 +98,13 @@ class HttpCatalog:
             raise InvalidCursor()
         if code == "quota_exceeded":
             raise QuotaExceeded()
+        if code == "upload_locked":
+            raise UploadLocked(detail)
         if response.status_code in (502, 503, 504):
             raise CatalogUnavailable(detail)
+        if response.status_code == 401:
+            # Our service token was refused: a deployment fault, not the caller's login.
+            raise CatalogUnavailable("the metadata service refused the service token")
         error = FilebayError(detail or f"metadata service answered {response.status_code}")
         error.status = response.status_code if response.status_code < 500 else 502
         error.code = code or "metadata_error"
@@ -166,6 +173,69 @@ class HttpCatalog:
             "DELETE", f"/files/{file_id}", idempotent=False, params=_owner_params(owner)
         )
         return record_from_json(response.json())
+
+    async def create_upload(self, session: UploadSession) -> None:
+        await self._call("POST", "/uploads", idempotent=False, json=session.to_json())
+
+    async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:
+        if not is_valid_id(upload_id):
+            raise NotFound()
+        response = await self._call(
+            "GET", f"/uploads/{upload_id}", idempotent=True, params=_owner_params(owner)
+        )
+        return UploadSession.from_json(response.json())
+
+    async def lock_upload(
+        self, upload_id: str, owner: str, token: str, lease_seconds: int
+    ) -> UploadSession:
+        if not is_valid_id(upload_id):
+            raise NotFound()
+        response = await self._call(
+            "POST",
+            f"/uploads/{upload_id}/lock",
+            idempotent=False,
+            json={"owner": owner, "token": token, "lease_seconds": lease_seconds},
+        )
+        return UploadSession.from_json(response.json())
+
+    async def renew_lock(self, upload_id: str, token: str, lease_seconds: int) -> None:
+        await self._call(
+            "POST",
+            f"/uploads/{upload_id}/renew",
+            idempotent=True,
+            json={"token": token, "lease_seconds": lease_seconds},
+        )
+
+    async def advance_upload(
+        self, upload_id: str, token: str, offset: int, expires_at: datetime
+    ) -> None:
+        await self._call(
+            "POST",
+            f"/uploads/{upload_id}/advance",
+            idempotent=True,
+            json={"token": token, "offset": offset, "expires_at": expires_at.isoformat()},
+        )
+
+    async def unlock_upload(self, upload_id: str, token: str) -> None:
+        await self._call(
+            "POST", f"/uploads/{upload_id}/unlock", idempotent=True, json={"token": token}
+        )
+
+    async def delete_upload(self, upload_id: str, owner: str | None) -> None:
+        if not is_valid_id(upload_id):
+            return
+        await self._call(
+            "DELETE", f"/uploads/{upload_id}", idempotent=True, params=_owner_params(owner)
+        )
+
+    async def expired_uploads(self, now: datetime, limit: int) -> list[UploadSession]:
+        response = await self._call(
+            "GET",
+            "/uploads-expired",
+            idempotent=True,
+            params={"now": now.isoformat(), "limit": str(limit)},
+        )
+        return [UploadSession.from_json(item) for item in response.json()["items"]]
 
     async def ping(self) -> None:
         await self._call("GET", "/ready", idempotent=False)

@@ -104,3 +104,22 @@ class LoginFailureRow(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UploadRow(Base):
+    """A resumable (tus) upload in progress; its id becomes the file id."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(1024))
+    content_type: Mapped[str] = mapped_column(String(255))
+    metadata_header: Mapped[str] = mapped_column(String(8192))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # A lease, not a connection-bound lock: it holds across replicas and expires if one dies.
+    lock_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

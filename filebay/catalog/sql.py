@@ -216,20 +216,16 @@ class SqlCatalog:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    @unavailable_on_db_errors
+    async def _rows_after(self, last_id: str) -> list[FileRow]:
+        async with self._session() as session:
+            stmt = select(FileRow).where(FileRow.id > last_id).order_by(FileRow.id).limit(1000)
+            return list((await session.scalars(stmt)).all())
+
     async def iter_all(self) -> AsyncIterator[FileRecord]:
         last_id = ""
         while True:
-            async with self._session() as session:
-                rows = list(
-                    (
-                        await session.scalars(
-                            select(FileRow)
-                            .where(FileRow.id > last_id)
-                            .order_by(FileRow.id)
-                            .limit(1000)
-                        )
-                    ).all()
-                )
+            rows = await self._rows_after(last_id)
             if not rows:
                 return
             for row in rows:

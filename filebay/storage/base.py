@@ -69,3 +69,39 @@ class LocalPaths(Protocol):
 
     def local_path(self, key: str) -> str:
         """Filesystem path of the published blob ``key``."""
+
+
+class StagedWriter(Protocol):
+    """Appends to a staged (partial) blob from a known offset."""
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    async def sync(self) -> int:
+        """Make everything written durable; the durable size."""
+
+    async def truncate(self, size: int) -> None:
+        """Drop bytes past ``size`` (a chunk that failed its checksum)."""
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Staging(Protocol):
+    """Optional power: partial blobs that grow over several requests (tus), then publish."""
+
+    async def create_staged(self, key: str) -> None: ...
+
+    async def staged_size(self, key: str) -> int:
+        """Bytes staged so far; ``BlobNotFound`` when there is no such staged blob."""
+
+    async def append_staged(self, key: str, offset: int) -> StagedWriter:
+        """A writer at ``offset``; bytes past it (an unacknowledged write) are dropped first."""
+
+    def read_staged(self, key: str) -> AsyncIterator[bytes]: ...
+
+    async def publish_staged(self, key: str) -> None:
+        """Atomically and durably make the staged bytes the blob ``key``."""
+
+    async def delete_staged(self, key: str) -> None: ...
+
+    def iter_staged(self) -> AsyncIterator[BlobStat]: ...

@@ -97,15 +97,136 @@ class LocalBlobWriter:
         self._discard()
 
 
+class LocalStagedWriter:
+    """Appends to ``staging/<key>``; ``sync`` is the point after which bytes may be promised."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        # An earlier request may have written past what it acknowledged before dying.
+        os.ftruncate(self._fd, offset)
+        os.lseek(self._fd, offset, os.SEEK_SET)
+        self._size = offset
+        self._flushed = offset
+
+    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._fd is not None, "writer is closed"
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+            self._size += written
+        if self._size - self._flushed >= KICK_BYTES:
+            start_writeback(self._fd, self._flushed, self._size - self._flushed)
+            self._flushed = self._size
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        try:
+            await asyncio.to_thread(self._write_all, data)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def sync(self) -> int:
+        assert self._fd is not None, "writer is closed"
+        try:
+            await asyncio.to_thread(os.fsync, self._fd)
+        except OSError as exc:
+            raise _translate(exc) from exc
+        return self._size
+
+    async def truncate(self, size: int) -> None:
+        assert self._fd is not None, "writer is closed"
+        os.ftruncate(self._fd, size)
+        os.lseek(self._fd, size, os.SEEK_SET)
+        self._size = size
+
+    async def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class LocalBlobStore:
-    """The default backend. Layout: ``blobs/ab/cd/<key>`` and ``tmp/<key>.<rand>.part``."""
+    """The default backend. Layout: ``blobs/ab/cd/<key>``, ``tmp/<key>.<rand>.part`` for
+    one-shot writes and ``staging/<key>`` for resumable uploads (all on one filesystem)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.blob_dir = root / "blobs"
         self.temp_dir = root / "tmp"
-        self.blob_dir.mkdir(parents=True, exist_ok=True)
-        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        self.staging_dir = root / "staging"
+        for folder in (self.blob_dir, self.temp_dir, self.staging_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def _staged_path(self, key: str) -> Path:
+        if not is_valid_id(key):
+            raise BlobNotFound()
+        return self.staging_dir / key
+
+    async def create_staged(self, key: str) -> None:
+        def create() -> None:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            os.close(os.open(self._staged_path(key), flags, 0o600))
+            _fsync_dir(self.staging_dir)
+
+        try:
+            await asyncio.to_thread(create)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def staged_size(self, key: str) -> int:
+        try:
+            return (await asyncio.to_thread(self._staged_path(key).stat)).st_size
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def append_staged(self, key: str, offset: int) -> LocalStagedWriter:
+        try:
+            return await asyncio.to_thread(LocalStagedWriter, self._staged_path(key), offset)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def read_staged(self, key: str) -> AsyncIterator[bytes]:
+        async for chunk in self._read_path(self._staged_path(key), 0, None):
+            yield chunk
+
+    async def publish_staged(self, key: str) -> None:
+        staged, final = self._staged_path(key), self.path_for(key)
+
+        def publish() -> None:
+            fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staged, final)
+            _fsync_dir(final.parent)
+            _fsync_dir(self.staging_dir)
+
+        try:
+            await asyncio.to_thread(publish)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def delete_staged(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(self._staged_path(key).unlink, missing_ok=True)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def iter_staged(self) -> AsyncIterator[BlobStat]:
+        def scan() -> list[BlobStat]:
+            found = []
+            for entry in os.scandir(self.staging_dir):
+                if is_valid_id(entry.name):
+                    try:
+                        found.append(_stat(entry.name, Path(entry.path)))
+                    except FileNotFoundError:
+                        continue
+            return found
+
+        for item in await asyncio.to_thread(scan):
+            yield item
 
     def path_for(self, key: str) -> Path:
         # Keys are generated hex ids; anything else is a programming error, not user input.
@@ -123,7 +244,10 @@ class LocalBlobStore:
             raise _translate(exc) from exc
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        path = self.path_for(key)
+        async for chunk in self._read_path(self.path_for(key), start, end):
+            yield chunk
+
+    async def _read_path(self, path: Path, start: int, end: int | None) -> AsyncIterator[bytes]:
         try:
             fh = await asyncio.to_thread(open, path, "rb", buffering=0)
         except OSError as exc:

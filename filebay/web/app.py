@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -60,8 +61,10 @@ def build_app(
     routers: Iterable[APIRouter],
     open_services: Callable[[Settings], Awaitable[Services]],
     on_start: Callable[[FastAPI], Any] | None = None,
+    background: Iterable[Callable[[Services], Awaitable[None]]] = (),
 ) -> FastAPI:
-    """A FastAPI app for ``service``: ``open_services`` is awaited in the lifespan."""
+    """A FastAPI app for ``service``: ``open_services`` is awaited in the lifespan and the
+    ``background`` loops run until shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,9 +72,13 @@ def build_app(
         app.state.services = services
         if on_start is not None:
             on_start(app)
+        tasks = [asyncio.create_task(loop(services)) for loop in background]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await services.close()
 
     app = FastAPI(

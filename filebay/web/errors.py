@@ -16,6 +16,7 @@ from filebay.errors import (
     RangeNotSatisfiable,
     TooManyAttempts,
     Unauthorized,
+    UnsupportedVersion,
 )
 
 log = logging.getLogger("filebay")
@@ -64,6 +65,11 @@ async def _filebay_error(request: Request, exc: Exception) -> Response:
         response.headers["Content-Range"] = f"bytes */{exc.size}"
     if exc.status == 503:
         response.headers["Retry-After"] = "5"
+    if request.url.path.startswith("/api/tus"):
+        # tus clients look for these on every answer, errors included.
+        response.headers["Tus-Resumable"] = "1.0.0"
+        if isinstance(exc, UnsupportedVersion):
+            response.headers["Tus-Version"] = "1.0.0"
     return response
 
 

@@ -19,6 +19,7 @@ from filebay.auth.authenticator import (
 from filebay.auth.keys import KeyRing
 from filebay.auth.principal import SINGLE_USER, Principal
 from filebay.catalog.base import Catalog
+from filebay.catalog.uploads import UploadSessions
 from filebay.catalog.users import Directory
 from filebay.config import Settings
 from filebay.errors import Forbidden
@@ -31,6 +32,7 @@ class Services:
     catalog: Catalog
     store: BlobStore | None
     authenticator: Authenticator
+    uploads: UploadSessions
     #: Only where the database is local (all-in-one, auth, metadata).
     directory: Directory | None = None
     #: Only where JWTs are signed (all-in-one, auth).
@@ -53,6 +55,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_catalog(request: Request) -> Catalog:
     return get_services(request).catalog
+
+
+def get_uploads(request: Request) -> UploadSessions:
+    return get_services(request).uploads
 
 
 def get_store(request: Request) -> BlobStore:
@@ -111,6 +117,7 @@ async def require_admin(principal: Annotated[Principal, Depends(current_principa
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
+UploadsDep = Annotated[UploadSessions, Depends(get_uploads)]
 DirectoryDep = Annotated[Directory, Depends(get_directory)]
 KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]

@@ -1,0 +1,146 @@
+"""Upload sessions on SQL, sharing the catalog's engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from filebay.catalog.models import UploadRow
+from filebay.catalog.sql import unavailable_on_db_errors
+from filebay.catalog.uploads import UploadSession
+from filebay.errors import NotFound, UploadLocked
+from filebay.ids import is_valid_id
+
+
+def _session(row: UploadRow) -> UploadSession:
+    return UploadSession(
+        id=row.id,
+        owner=row.owner,
+        length=row.length,
+        offset=row.offset,
+        name=row.name,
+        content_type=row.content_type,
+        metadata_header=row.metadata_header,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+class SqlUploads:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._session = async_sessionmaker(engine, expire_on_commit=False)
+
+    @unavailable_on_db_errors
+    async def create_upload(self, session: UploadSession) -> None:
+        async with self._session.begin() as db:
+            db.add(
+                UploadRow(
+                    id=session.id,
+                    owner=session.owner,
+                    length=session.length,
+                    offset=session.offset,
+                    name=session.name,
+                    content_type=session.content_type,
+                    metadata_header=session.metadata_header,
+                    created_at=session.created_at,
+                    expires_at=session.expires_at,
+                    lock_token=None,
+                    locked_until=None,
+                )
+            )
+
+    @unavailable_on_db_errors
+    async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:
+        if not is_valid_id(upload_id):
+            raise NotFound()
+        stmt = select(UploadRow).where(UploadRow.id == upload_id)
+        if owner is not None:
+            stmt = stmt.where(UploadRow.owner == owner)
+        async with self._session() as db:
+            row = await db.scalar(stmt)
+        if row is None:
+            raise NotFound()
+        return _session(row)
+
+    @unavailable_on_db_errors
+    async def lock_upload(
+        self, upload_id: str, owner: str, token: str, lease_seconds: int
+    ) -> UploadSession:
+        if not is_valid_id(upload_id):
+            raise NotFound()
+        now = datetime.now(UTC)
+        async with self._session.begin() as db:
+            # One conditional UPDATE is the lock: atomic on every database, across replicas.
+            result = await db.execute(
+                update(UploadRow)
+                .where(
+                    UploadRow.id == upload_id,
+                    UploadRow.owner == owner,
+                    or_(UploadRow.locked_until.is_(None), UploadRow.locked_until < now),
+                )
+                .values(lock_token=token, locked_until=now + timedelta(seconds=lease_seconds))
+                .returning(UploadRow)
+            )
+            row = result.scalar_one_or_none()
+            if row is not None:
+                return _session(row)
+            exists = await db.scalar(
+                select(UploadRow.id).where(UploadRow.id == upload_id, UploadRow.owner == owner)
+            )
+        if exists is None:
+            raise NotFound()
+        raise UploadLocked()
+
+    @unavailable_on_db_errors
+    async def renew_lock(self, upload_id: str, token: str, lease_seconds: int) -> None:
+        async with self._session.begin() as db:
+            await db.execute(
+                update(UploadRow)
+                .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
+                .values(locked_until=datetime.now(UTC) + timedelta(seconds=lease_seconds))
+            )
+
+    @unavailable_on_db_errors
+    async def advance_upload(
+        self, upload_id: str, token: str, offset: int, expires_at: datetime
+    ) -> None:
+        async with self._session.begin() as db:
+            result = await db.execute(
+                update(UploadRow)
+                .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
+                .values(offset=offset, expires_at=expires_at)
+            )
+            if result.rowcount == 0:
+                raise UploadLocked("the upload's lease was lost")
+
+    @unavailable_on_db_errors
+    async def unlock_upload(self, upload_id: str, token: str) -> None:
+        async with self._session.begin() as db:
+            await db.execute(
+                update(UploadRow)
+                .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
+                .values(lock_token=None, locked_until=None)
+            )
+
+    @unavailable_on_db_errors
+    async def delete_upload(self, upload_id: str, owner: str | None) -> None:
+        conditions = [UploadRow.id == upload_id]
+        if owner is not None:
+            conditions.append(UploadRow.owner == owner)
+        async with self._session.begin() as db:
+            await db.execute(delete(UploadRow).where(and_(*conditions)))
+
+    @unavailable_on_db_errors
+    async def expired_uploads(self, now: datetime, limit: int) -> list[UploadSession]:
+        async with self._session() as db:
+            rows = (
+                await db.scalars(
+                    select(UploadRow)
+                    .where(UploadRow.expires_at < now)
+                    .order_by(UploadRow.expires_at)
+                    .limit(limit)
+                )
+            ).all()
+        return [_session(r) for r in rows]

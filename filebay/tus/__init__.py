@@ -1,0 +1,1 @@
+"""Resumable uploads with the tus 1.0.0 protocol."""

@@ -1,0 +1,284 @@
+"""tus uploads: sessions in the catalog, partial bytes in the blob store's staging area.
+
+Nothing about an upload lives in process memory between requests, so another replica (or
+this one after a restart) continues it. An offset is written to the catalog only after the
+bytes before it were fsynced: the advertised offset never runs ahead of durable data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from filebay.catalog.base import Catalog, FileRecord, NewFile
+from filebay.catalog.uploads import UploadSession, UploadSessions
+from filebay.errors import (
+    BlobNotFound,
+    ChecksumMismatch,
+    ClientGone,
+    Gone,
+    NotFound,
+    OffsetMismatch,
+    QuotaExceeded,
+    TooLarge,
+)
+from filebay.ids import new_id
+from filebay.names import clean_name, guess_content_type
+from filebay.storage.base import BlobStore, StagedWriter, Staging
+
+log = logging.getLogger("filebay.tus")
+
+LEASE_SECONDS = 60
+RENEW_EVERY = 20.0
+BATCH_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    offset: int
+    length: int
+    expires_at: datetime | None
+    record: FileRecord | None = None
+
+
+class TusService:
+    def __init__(
+        self,
+        store: BlobStore,
+        catalog: Catalog,
+        uploads: UploadSessions,
+        *,
+        max_size: int,
+        expiry_seconds: int,
+    ) -> None:
+        if not isinstance(store, Staging):
+            raise TypeError("this blob store cannot stage resumable uploads")
+        self._store: Staging = store
+        self._blobs = store
+        self._catalog = catalog
+        self._uploads = uploads
+        self.max_size = max_size
+        self._expiry = timedelta(seconds=expiry_seconds)
+
+    def _expires(self) -> datetime:
+        return datetime.now(UTC) + self._expiry
+
+    async def create(
+        self,
+        owner: str,
+        quota_bytes: int | None,
+        length: int,
+        name: str | None,
+        content_type: str | None,
+        metadata_header: str,
+    ) -> UploadSession:
+        if length > self.max_size:
+            raise TooLarge()
+        if quota_bytes is not None and await self._catalog.usage(owner) + length > quota_bytes:
+            raise QuotaExceeded()
+        clean = clean_name(name)
+        now = datetime.now(UTC)
+        session = UploadSession(
+            id=new_id(),
+            owner=owner,
+            length=length,
+            offset=0,
+            name=clean,
+            content_type=guess_content_type(clean, content_type),
+            metadata_header=metadata_header,
+            created_at=now,
+            expires_at=now + self._expiry,
+        )
+        await self._store.create_staged(session.id)
+        try:
+            await self._uploads.create_upload(session)
+        except BaseException:
+            await self._store.delete_staged(session.id)
+            raise
+        return session
+
+    async def status(
+        self, upload_id: str, scope: str | None, quota_bytes: int | None
+    ) -> tuple[Progress, str]:
+        """Offset, length and metadata of an upload; a finished one reads as complete."""
+        try:
+            session = await self._uploads.get_upload(upload_id, scope)
+        except NotFound:
+            record = await self._catalog.get(upload_id, scope)
+            return Progress(record.size, record.size, None, record), ""
+        if session.expires_at < datetime.now(UTC):
+            await self.terminate(upload_id, scope)
+            raise Gone()
+        if session.offset == session.length:
+            # A crash between the last write and the record: finish it now.
+            record = await self._finish(session, quota_bytes)
+            return Progress(session.length, session.length, None, record), ""
+        return Progress(session.offset, session.length, session.expires_at), (
+            session.metadata_header
+        )
+
+    async def append(
+        self,
+        upload_id: str,
+        owner: str,
+        quota_bytes: int | None,
+        offset: int,
+        checksum: tuple[str, bytes] | None,
+        declared: int | None,
+        body: AsyncIterator[bytes],
+    ) -> Progress:
+        """One PATCH: write from ``offset``, make it durable, advance; finish at the end."""
+        token = new_id()
+        session = await self._uploads.lock_upload(upload_id, owner, token, LEASE_SECONDS)
+        try:
+            if session.expires_at < datetime.now(UTC):
+                raise Gone()
+            if offset != session.offset:
+                raise OffsetMismatch()
+            if declared is not None and offset + declared > session.length:
+                raise TooLarge("the body goes past Upload-Length")
+            size = await self._write(session, token, checksum, body)
+            expires = self._expires()
+            await self._uploads.advance_upload(upload_id, token, size, expires)
+            if size == session.length:
+                record = await self._finish(replace(session, offset=size), quota_bytes)
+                return Progress(size, session.length, None, record)
+            return Progress(size, session.length, expires)
+        except Gone:
+            await self.terminate(upload_id, owner)
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await self._uploads.unlock_upload(upload_id, token)
+
+    async def _write(
+        self,
+        session: UploadSession,
+        token: str,
+        checksum: tuple[str, bytes] | None,
+        body: AsyncIterator[bytes],
+    ) -> int:
+        writer = await self._store.append_staged(session.id, session.offset)
+        hasher = hashlib.new(checksum[0]) if checksum else None
+        room = session.length - session.offset
+        received = 0
+        batch = bytearray()
+        renewed = time.monotonic()
+        try:
+            try:
+                async for chunk in body:
+                    received += len(chunk)
+                    if received > room:
+                        raise TooLarge("the body goes past Upload-Length")
+                    batch += chunk
+                    if len(batch) >= BATCH_BYTES:
+                        await self._flush(writer, hasher, batch)
+                        batch = bytearray()
+                        if time.monotonic() - renewed > RENEW_EVERY:
+                            await self._uploads.renew_lock(session.id, token, LEASE_SECONDS)
+                            renewed = time.monotonic()
+                if batch:
+                    await self._flush(writer, hasher, batch)
+            except ClientGone:
+                if batch and hasher is None:
+                    await self._flush(writer, hasher, batch)
+                await self._keep_what_arrived(session, token, writer, checksum is not None)
+                raise
+            except (TooLarge, OSError, asyncio.CancelledError):
+                await writer.truncate(session.offset)
+                raise
+            if checksum is not None:
+                assert hasher is not None
+                if not hmac.compare_digest(hasher.digest(), checksum[1]):
+                    await writer.truncate(session.offset)
+                    raise ChecksumMismatch()
+            return await writer.sync()
+        finally:
+            await writer.close()
+
+    @staticmethod
+    async def _flush(writer: StagedWriter, hasher: Any, batch: bytearray) -> None:
+        if hasher is None:
+            await writer.write(batch)
+            return
+        # The chunk checksum and the write run in two threads at once.
+        hashed = asyncio.ensure_future(asyncio.to_thread(hasher.update, batch))
+        try:
+            await writer.write(batch)
+        finally:
+            await hashed
+
+    async def _keep_what_arrived(
+        self, session: UploadSession, token: str, writer: StagedWriter, checksummed: bool
+    ) -> None:
+        """The client went away: keep the bytes that arrived (tus resumes from there), unless
+        the chunk carried a checksum that can no longer be checked."""
+        try:
+            if checksummed:
+                await writer.truncate(session.offset)
+                return
+            size = await writer.sync()
+            await self._uploads.advance_upload(session.id, token, size, self._expires())
+        except Exception:  # best effort: the offset stays where it was, which is safe
+            log.warning("could not keep the partial chunk of upload %s", session.id)
+
+    async def _finish(self, session: UploadSession, quota_bytes: int | None) -> FileRecord:
+        """Hash, publish and record a complete upload (idempotent after a crash)."""
+        try:
+            source = self._store.read_staged(session.id)
+            digest = await _sha256(source)
+            await self._store.publish_staged(session.id)
+        except BlobNotFound:
+            # Published before a crash; the record may or may not exist.
+            with contextlib.suppress(NotFound):
+                existing = await self._catalog.get(session.id, session.owner)
+                await self._uploads.delete_upload(session.id, None)
+                return existing
+            digest = await _sha256(self._blobs.read(session.id))
+        new = NewFile(
+            id=session.id,
+            owner=session.owner,
+            name=session.name,
+            size=session.length,
+            content_type=session.content_type,
+            sha256=digest,
+            blob_key=session.id,
+        )
+        try:
+            record = await self._catalog.add(new, quota_bytes)
+        except QuotaExceeded:
+            await self._blobs.delete(session.id)
+            await self._uploads.delete_upload(session.id, None)
+            raise
+        await self._uploads.delete_upload(session.id, None)
+        return record
+
+    async def terminate(self, upload_id: str, scope: str | None) -> None:
+        """Drop an unfinished upload: the session, then its staged bytes."""
+        session = await self._uploads.get_upload(upload_id, scope)
+        await self._uploads.delete_upload(session.id, scope)
+        await self._store.delete_staged(session.id)
+
+    async def sweep(self, limit: int = 100) -> int:
+        """Remove expired uploads; safe on several replicas at once."""
+        removed = 0
+        for session in await self._uploads.expired_uploads(datetime.now(UTC), limit):
+            await self._uploads.delete_upload(session.id, None)
+            await self._store.delete_staged(session.id)
+            removed += 1
+        return removed
+
+
+async def _sha256(chunks: AsyncIterator[bytes]) -> str:
+    digest = hashlib.sha256()
+    async for chunk in chunks:
+        await asyncio.to_thread(digest.update, chunk)
+    return digest.hexdigest()

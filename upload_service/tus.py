@@ -1,0 +1,193 @@
+"""tus 1.0.0 at ``/api/tus/``: core, creation, creation-with-upload, termination, checksum,
+expiration. The upload id is the file id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+
+from filebay.errors import BadRequest, UnsupportedMediaType, UnsupportedVersion
+from filebay.tus.headers import (
+    CHECKSUM_ALGORITHMS,
+    EXTENSIONS,
+    OFFSET_CONTENT_TYPE,
+    TUS_VERSION,
+    metadata_text,
+    parse_checksum,
+    parse_length,
+    parse_metadata,
+)
+from filebay.tus.service import Progress, TusService
+from filebay.web.ranges import http_date
+from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep, UploadsDep
+from upload_service.routes import request_body
+
+router = APIRouter(prefix="/api/tus", tags=["tus"])
+
+TusResumable = Annotated[str | None, Header(alias="Tus-Resumable")]
+
+
+def _service(
+    store: StoreDep, catalog: CatalogDep, uploads: UploadsDep, settings: SettingsDep
+) -> TusService:
+    return TusService(
+        store,
+        catalog,
+        uploads,
+        max_size=settings.max_upload_bytes,
+        expiry_seconds=settings.tus_expiry_seconds,
+    )
+
+
+def _require_version(value: str | None) -> None:
+    if value != TUS_VERSION:
+        raise UnsupportedVersion()
+
+
+def _progress_headers(progress: Progress) -> dict[str, str]:
+    headers = {"Tus-Resumable": TUS_VERSION, "Upload-Offset": str(progress.offset)}
+    if progress.expires_at is not None:
+        headers["Upload-Expires"] = http_date(progress.expires_at)
+    return headers
+
+
+def _content_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    return None if value is None else parse_length(value, "Content-Length")
+
+
+@router.options("/", include_in_schema=False)
+@router.options("/{upload_id}", include_in_schema=False)
+async def options(settings: SettingsDep) -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            "Tus-Resumable": TUS_VERSION,
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": EXTENSIONS,
+            "Tus-Max-Size": str(settings.max_upload_bytes),
+            "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
+        },
+    )
+
+
+@router.post("/", status_code=201, summary="Create a resumable upload (tus creation)")
+async def create(
+    request: Request,
+    principal: PrincipalDep,
+    store: StoreDep,
+    catalog: CatalogDep,
+    uploads: UploadsDep,
+    settings: SettingsDep,
+    tus_resumable: TusResumable = None,
+    upload_length: Annotated[str | None, Header(alias="Upload-Length")] = None,
+    upload_metadata: Annotated[str | None, Header(alias="Upload-Metadata")] = None,
+    upload_checksum: Annotated[str | None, Header(alias="Upload-Checksum")] = None,
+    content_type: Annotated[str | None, Header(alias="Content-Type")] = None,
+) -> Response:
+    _require_version(tus_resumable)
+    if request.headers.get("upload-defer-length") is not None:
+        raise BadRequest("Upload-Defer-Length is not supported; send Upload-Length")
+    length = parse_length(upload_length, "Upload-Length")
+    metadata = parse_metadata(upload_metadata)
+    tus = _service(store, catalog, uploads, settings)
+    session = await tus.create(
+        principal.username,
+        principal.quota_bytes,
+        length,
+        metadata_text(metadata, "filename", "name"),
+        metadata_text(metadata, "filetype", "type"),
+        upload_metadata or "",
+    )
+    headers = {
+        "Tus-Resumable": TUS_VERSION,
+        "Location": f"{request.url.path.rstrip('/')}/{session.id}",
+        "Upload-Expires": http_date(session.expires_at),
+    }
+    declared = _content_length(request)
+    has_body = declared != 0 and (
+        declared is not None or "chunked" in request.headers.get("transfer-encoding", "")
+    )
+    if has_body or length == 0:
+        # creation-with-upload (or an empty file, complete at once)
+        if has_body and (content_type or "").split(";")[0].strip() != OFFSET_CONTENT_TYPE:
+            raise UnsupportedMediaType()
+        progress = await tus.append(
+            session.id,
+            principal.username,
+            principal.quota_bytes,
+            0,
+            parse_checksum(upload_checksum),
+            declared,
+            request_body(request),
+        )
+        headers.update(_progress_headers(progress))
+    return Response(status_code=201, headers=headers)
+
+
+@router.head("/{upload_id}", summary="Offset of a resumable upload")
+async def head(
+    upload_id: str,
+    principal: PrincipalDep,
+    store: StoreDep,
+    catalog: CatalogDep,
+    uploads: UploadsDep,
+    settings: SettingsDep,
+    tus_resumable: TusResumable = None,
+) -> Response:
+    _require_version(tus_resumable)
+    tus = _service(store, catalog, uploads, settings)
+    progress, metadata = await tus.status(upload_id, principal.scope, principal.quota_bytes)
+    headers = _progress_headers(progress)
+    headers["Upload-Length"] = str(progress.length)
+    headers["Cache-Control"] = "no-store"
+    if metadata:
+        headers["Upload-Metadata"] = metadata
+    return Response(status_code=200, headers=headers)
+
+
+@router.patch("/{upload_id}", status_code=204, summary="Append to a resumable upload")
+async def patch(
+    upload_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    store: StoreDep,
+    catalog: CatalogDep,
+    uploads: UploadsDep,
+    settings: SettingsDep,
+    tus_resumable: TusResumable = None,
+    upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
+    upload_checksum: Annotated[str | None, Header(alias="Upload-Checksum")] = None,
+    content_type: Annotated[str | None, Header(alias="Content-Type")] = None,
+) -> Response:
+    _require_version(tus_resumable)
+    if (content_type or "").split(";")[0].strip() != OFFSET_CONTENT_TYPE:
+        raise UnsupportedMediaType()
+    offset = parse_length(upload_offset, "Upload-Offset")
+    tus = _service(store, catalog, uploads, settings)
+    progress = await tus.append(
+        upload_id,
+        principal.username,
+        principal.quota_bytes,
+        offset,
+        parse_checksum(upload_checksum),
+        _content_length(request),
+        request_body(request),
+    )
+    return Response(status_code=204, headers=_progress_headers(progress))
+
+
+@router.delete("/{upload_id}", status_code=204, summary="Cancel a resumable upload (termination)")
+async def terminate(
+    upload_id: str,
+    principal: PrincipalDep,
+    store: StoreDep,
+    catalog: CatalogDep,
+    uploads: UploadsDep,
+    settings: SettingsDep,
+    tus_resumable: TusResumable = None,
+) -> Response:
+    _require_version(tus_resumable)
+    await _service(store, catalog, uploads, settings).terminate(upload_id, principal.scope)
+    return Response(status_code=204, headers={"Tus-Resumable": TUS_VERSION})
