@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from download_service import pages, routes
+from download_service import pages, routes, shares
 from filebay.config import Service, Settings
 from filebay.web.app import build_app
 from filebay.wiring import open_remote
 
-ROUTERS = [routes.router, pages.router]
+ROUTERS = [routes.router, shares.router, pages.router]
 
 
 def create_app(settings: Settings) -> FastAPI:

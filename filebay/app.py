@@ -37,12 +37,13 @@ def _all_in_one(settings: Settings) -> FastAPI:
     from download_service.app import ROUTERS as DOWNLOAD
     from filebay.tus.sweeper import sweep_expired_uploads
     from metadata_service import routes as metadata_routes
+    from metadata_service import shares as metadata_shares
     from upload_service.app import ROUTERS as UPLOAD
 
     return build_app(
         settings,
         service=Service.all,
-        routers=[*AUTH, *UPLOAD, metadata_routes.router, *DOWNLOAD],
+        routers=[*AUTH, *UPLOAD, metadata_routes.router, metadata_shares.router, *DOWNLOAD],
         open_services=open_auth,
         background=[sweep_expired_uploads],
     )

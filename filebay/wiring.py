@@ -12,6 +12,7 @@ from filebay.auth.passwords import hash_password, random_password
 from filebay.auth.principal import ADMIN
 from filebay.catalog.http import HttpCatalog
 from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.sql_shares import SqlShares
 from filebay.catalog.sql_uploads import SqlUploads
 from filebay.catalog.sql_users import SqlDirectory
 from filebay.catalog.users import Directory
@@ -55,6 +56,7 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
     """The database is here: all-in-one, auth and metadata services."""
     catalog = await SqlCatalog.open(settings.effective_database_url)
     directory = SqlDirectory(catalog.engine)
+    shares = SqlShares(catalog.engine)
     ring = KeyRing.load(settings.data_dir, settings.jwt_private_key_file) if signs else None
     keys: KeySource = LocalKeys(ring) if ring is not None else _remote_keys(settings)
     if signs:
@@ -65,6 +67,9 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
         store=make_blob_store(settings),
         authenticator=Authenticator(directory, keys, settings.revocation_seconds),
         uploads=SqlUploads(catalog.engine),
+        share_lookup=shares,
+        limiter=directory,
+        shares=shares,
         directory=directory,
         keyring=ring,
         closers=[catalog.close],
@@ -84,5 +89,7 @@ async def open_remote(settings: Settings) -> Services:
         store=make_blob_store(settings),
         authenticator=Authenticator(catalog, _remote_keys(settings), settings.revocation_seconds),
         uploads=catalog,
+        share_lookup=catalog,
+        limiter=catalog,
         closers=[catalog.close],
     )

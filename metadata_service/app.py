@@ -8,7 +8,7 @@ from filebay.config import Service, Settings
 from filebay.web.app import build_app
 from filebay.web.state import Services
 from filebay.wiring import open_local
-from metadata_service import internal, routes
+from metadata_service import internal, routes, shares
 
 
 async def open_metadata(settings: Settings) -> Services:
@@ -22,7 +22,7 @@ def create_app(settings: Settings) -> FastAPI:
     return build_app(
         settings,
         service=Service.metadata,
-        routers=[routes.router, internal.router],
+        routers=[routes.router, shares.router, internal.router],
         open_services=open_metadata,
         on_start=on_start,
     )

@@ -13,7 +13,7 @@ from filebay.catalog.base import FileRecord, ListQuery, NewFile
 from filebay.catalog.uploads import UploadSession
 from filebay.errors import BadRequest, Unauthorized
 from filebay.web.listing import list_query
-from filebay.web.state import CatalogDep, DirectoryDep, UploadsDep
+from filebay.web.state import CatalogDep, DirectoryDep, SharesDep, UploadsDep
 
 
 def require_service_token(
@@ -204,6 +204,58 @@ async def expired_uploads(
     uploads: UploadsDep, now: datetime, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
     return {"items": [s.to_json() for s in await uploads.expired_uploads(now, limit)]}
+
+
+class FindShareBody(BaseModel):
+    token_hash: str = Field(max_length=64)
+
+
+class CountBody(BaseModel):
+    now: datetime
+
+
+class LimitCheckBody(BaseModel):
+    keys: list[str] = Field(max_length=4)
+    limits: list[int] = Field(max_length=4)
+    window: int = Field(ge=1)
+
+
+class LimitFailBody(BaseModel):
+    keys: list[str] = Field(max_length=4)
+    window: int = Field(ge=1)
+
+
+class LimitClearBody(BaseModel):
+    key: str = Field(max_length=200)
+
+
+@router.post("/shares/find")
+async def find_share(body: FindShareBody, shares: SharesDep) -> dict[str, Any]:
+    share = await shares.find_share(body.token_hash)
+    return {"share": None if share is None else share.to_json()}
+
+
+@router.post("/shares/{share_id}/count")
+async def count_download(share_id: str, body: CountBody, shares: SharesDep) -> dict[str, bool]:
+    return {"counted": await shares.count_download(share_id, body.now)}
+
+
+@router.post("/limits/check")
+async def limit_check(body: LimitCheckBody, directory: DirectoryDep) -> dict[str, int]:
+    wait = await directory.login_retry_after(body.keys, body.limits, body.window)
+    return {"retry_after": wait}
+
+
+@router.post("/limits/fail", status_code=204)
+async def limit_fail(body: LimitFailBody, directory: DirectoryDep) -> Response:
+    await directory.record_login_failure(body.keys, body.window)
+    return Response(status_code=204)
+
+
+@router.post("/limits/clear", status_code=204)
+async def limit_clear(body: LimitClearBody, directory: DirectoryDep) -> Response:
+    await directory.clear_login_failures(body.key)
+    return Response(status_code=204)
 
 
 @router.get("/ready")

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page, SortKey
+from filebay.catalog.shares import Share
 from filebay.catalog.uploads import UploadSession
 from filebay.catalog.users import User
 from filebay.errors import (
@@ -236,6 +237,36 @@ class HttpCatalog:
             params={"now": now.isoformat(), "limit": str(limit)},
         )
         return [UploadSession.from_json(item) for item in response.json()["items"]]
+
+    async def find_share(self, token_hash: str) -> Share | None:
+        response = await self._call(
+            "POST", "/shares/find", idempotent=True, json={"token_hash": token_hash}
+        )
+        data = response.json()
+        return None if data["share"] is None else Share.from_json(data["share"])
+
+    async def count_download(self, share_id: str, now: datetime) -> bool:
+        response = await self._call(
+            "POST", f"/shares/{share_id}/count", idempotent=False, json={"now": now.isoformat()}
+        )
+        return bool(response.json()["counted"])
+
+    async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
+        response = await self._call(
+            "POST",
+            "/limits/check",
+            idempotent=True,
+            json={"keys": keys, "limits": limits, "window": window},
+        )
+        return int(response.json()["retry_after"])
+
+    async def record_login_failure(self, keys: list[str], window: int) -> None:
+        await self._call(
+            "POST", "/limits/fail", idempotent=False, json={"keys": keys, "window": window}
+        )
+
+    async def clear_login_failures(self, key: str) -> None:
+        await self._call("POST", "/limits/clear", idempotent=True, json={"key": key})
 
     async def ping(self) -> None:
         await self._call("GET", "/ready", idempotent=False)

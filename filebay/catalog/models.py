@@ -123,3 +123,19 @@ class UploadRow(Base):
     # A lease, not a connection-bound lock: it holds across replicas and expires if one dies.
     lock_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ShareRow(Base):
+    """A link that lets someone without an account download one file."""
+
+    __tablename__ = "shares"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_id: Mapped[str] = mapped_column(String(32), index=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    max_downloads: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0)

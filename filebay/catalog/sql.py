@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page
 from filebay.catalog.cursor import Cursor, decode_cursor, encode_cursor
 from filebay.catalog.migrate import migrate
-from filebay.catalog.models import FileRow, UserRow
+from filebay.catalog.models import FileRow, ShareRow, UserRow
 from filebay.errors import CatalogUnavailable, NotFound, QuotaExceeded
 from filebay.ids import is_valid_id
 
@@ -209,6 +209,8 @@ class SqlCatalog:
             row = result.scalar_one_or_none()
             if row is None:
                 raise NotFound()
+            # Deleting a file ends its share links, in the same transaction.
+            await session.execute(delete(ShareRow).where(ShareRow.file_id == file_id))
             return _to_record(row)
 
     @unavailable_on_db_errors

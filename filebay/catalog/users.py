@@ -84,7 +84,18 @@ class Verifier(Protocol):
         """The enabled user owning the API token with this hash (and note its use)."""
 
 
-class Directory(Verifier, Protocol):
+class LoginLimiter(Protocol):
+    """Failed-attempt counting shared by every replica (logins, share passwords)."""
+
+    async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
+        """Seconds until a login may be tried again for any of ``keys`` (0: now)."""
+
+    async def record_login_failure(self, keys: list[str], window: int) -> None: ...
+
+    async def clear_login_failures(self, key: str) -> None: ...
+
+
+class Directory(Verifier, LoginLimiter, Protocol):
     """Users and their credentials. Only the auth side writes here."""
 
     async def count_users(self) -> int: ...
@@ -127,10 +138,3 @@ class Directory(Verifier, Protocol):
 
     async def delete_api_token(self, token_id: str, username: str) -> None:
         """``NotFound`` unless the token exists and belongs to ``username``."""
-
-    async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
-        """Seconds until a login may be tried again for any of ``keys`` (0: now)."""
-
-    async def record_login_failure(self, keys: list[str], window: int) -> None: ...
-
-    async def clear_login_failures(self, key: str) -> None: ...

@@ -19,8 +19,9 @@ from filebay.auth.authenticator import (
 from filebay.auth.keys import KeyRing
 from filebay.auth.principal import SINGLE_USER, Principal
 from filebay.catalog.base import Catalog
+from filebay.catalog.shares import ShareLookup, Shares
 from filebay.catalog.uploads import UploadSessions
-from filebay.catalog.users import Directory
+from filebay.catalog.users import Directory, LoginLimiter
 from filebay.config import Settings
 from filebay.errors import Forbidden
 from filebay.storage.base import BlobStore
@@ -33,8 +34,12 @@ class Services:
     store: BlobStore | None
     authenticator: Authenticator
     uploads: UploadSessions
+    share_lookup: ShareLookup
+    limiter: LoginLimiter
     #: Only where the database is local (all-in-one, auth, metadata).
     directory: Directory | None = None
+    #: Only where the database is local: creating, listing and revoking share links.
+    shares: Shares | None = None
     #: Only where JWTs are signed (all-in-one, auth).
     keyring: KeyRing | None = None
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
@@ -59,6 +64,21 @@ def get_catalog(request: Request) -> Catalog:
 
 def get_uploads(request: Request) -> UploadSessions:
     return get_services(request).uploads
+
+
+def get_shares(request: Request) -> Shares:
+    shares = get_services(request).shares
+    if shares is None:
+        raise RuntimeError("this service does not manage share links")
+    return shares
+
+
+def get_share_lookup(request: Request) -> ShareLookup:
+    return get_services(request).share_lookup
+
+
+def get_limiter(request: Request) -> LoginLimiter:
+    return get_services(request).limiter
 
 
 def get_store(request: Request) -> BlobStore:
@@ -118,6 +138,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
 UploadsDep = Annotated[UploadSessions, Depends(get_uploads)]
+SharesDep = Annotated[Shares, Depends(get_shares)]
+ShareLookupDep = Annotated[ShareLookup, Depends(get_share_lookup)]
+LimiterDep = Annotated[LoginLimiter, Depends(get_limiter)]
 DirectoryDep = Annotated[Directory, Depends(get_directory)]
 KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]

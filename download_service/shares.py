@@ -1,0 +1,199 @@
+"""Public share pages: ``/s/{token}`` (page, password form) and ``/s/{token}/content``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from filebay.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
+from filebay.auth.secrets import secret_hash
+from filebay.catalog.base import FileRecord
+from filebay.catalog.shares import Share
+from filebay.errors import NotFound, TooManyAttempts
+from filebay.sharing import (
+    TICKET_SECONDS,
+    UNLOCK_SECONDS,
+    check_grant,
+    cookie_name,
+    issue_grant,
+)
+from filebay.web.content import content_response
+from filebay.web.disposition import can_inline
+from filebay.web.state import (
+    CatalogDep,
+    LimiterDep,
+    SettingsDep,
+    ShareLookupDep,
+    StoreDep,
+    TemplatesDep,
+)
+
+router = APIRouter(tags=["shares"])
+
+SHARE_GONE = "This link does not exist, has expired, or has been used up."
+MAX_TOKEN = 128
+PASSWORD_FAILURES = 10
+ADDRESS_FAILURES = 50
+
+
+async def _open(
+    token: str, lookup: ShareLookupDep, catalog: CatalogDep
+) -> tuple[Share, FileRecord]:
+    """The usable share and its file; one 404 for every reason it is not usable."""
+    share = await lookup.find_share(secret_hash(token)) if len(token) <= MAX_TOKEN else None
+    if share is None or not share.usable(datetime.now(UTC)):
+        raise NotFound(SHARE_GONE)
+    try:
+        record = await catalog.get(share.file_id, None)
+    except NotFound:
+        raise NotFound(SHARE_GONE) from None
+    return share, record
+
+
+def _unlocked(request: Request, share: Share, secret: str) -> bool:
+    if share.password_hash is None:
+        return True
+    return check_grant(secret, "unlock", share, request.cookies.get(cookie_name("unlock", share)))
+
+
+def _secret(settings: SettingsDep) -> str:
+    return settings.resolved_service_token()
+
+
+@router.get("/s/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def share_page(
+    token: str,
+    request: Request,
+    lookup: ShareLookupDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+) -> Response:
+    share, record = await _open(token, lookup, catalog)
+    unlocked = _unlocked(request, share, _secret(settings))
+    return templates.TemplateResponse(
+        request,
+        "share.html",
+        {
+            "token": token,
+            "file": record if unlocked else None,
+            "locked": not unlocked,
+            "share": share,
+            "preview": unlocked and can_inline(record.content_type),
+            "principal": None,
+            "error": None,
+        },
+    )
+
+
+@router.post("/s/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def unlock(
+    token: str,
+    request: Request,
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
+    lookup: ShareLookupDep,
+    catalog: CatalogDep,
+    limiter: LimiterDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+) -> Response:
+    share, _record = await _open(token, lookup, catalog)
+    if share.password_hash is None:
+        return RedirectResponse(f"/s/{token}", status_code=303)
+    address = request.client.host if request.client else "unknown"
+    keys = [f"share:{share.id}", f"addr:{address}"]
+    window = settings.login_window_seconds
+    wait = await limiter.login_retry_after(keys, [PASSWORD_FAILURES, ADDRESS_FAILURES], window)
+    if wait:
+        raise TooManyAttempts(wait)
+    if not await verify_password(share.password_hash, password):
+        await limiter.record_login_failure(keys, window)
+        return templates.TemplateResponse(
+            request,
+            "share.html",
+            {
+                "token": token,
+                "file": None,
+                "locked": True,
+                "share": share,
+                "preview": False,
+                "principal": None,
+                "error": "Wrong password.",
+            },
+            status_code=401,
+        )
+    await limiter.clear_login_failures(keys[0])
+    response = RedirectResponse(f"/s/{token}", status_code=303)
+    response.set_cookie(
+        cookie_name("unlock", share),
+        issue_grant(_secret(settings), "unlock", share, UNLOCK_SECONDS),
+        max_age=UNLOCK_SECONDS,
+        path=f"/s/{token}",
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+    return response
+
+
+@router.api_route("/s/{token}/content", methods=["GET", "HEAD"], summary="A shared file's bytes")
+async def share_content(
+    token: str,
+    request: Request,
+    lookup: ShareLookupDep,
+    catalog: CatalogDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    inline: Annotated[bool, Query()] = False,
+    range: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+    if_range: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Counts one download per client: a browser resuming with Range (it carries the ticket
+    cookie from its first request) is not counted again; HEAD is never counted."""
+    secret = _secret(settings)
+    share = await lookup.find_share(secret_hash(token)) if len(token) <= MAX_TOKEN else None
+    if share is None:
+        raise NotFound(SHARE_GONE)
+    if not _unlocked(request, share, secret):
+        # Fail closed on every path: page, content, HEAD and Range alike.
+        raise NotFound(SHARE_GONE)
+    ticket = request.cookies.get(cookie_name("ticket", share))
+    resumed = check_grant(secret, "ticket", share, ticket)
+    now = datetime.now(UTC)
+    if share.expires_at is not None and share.expires_at <= now:
+        raise NotFound(SHARE_GONE)
+    if not resumed and not share.usable(now):
+        raise NotFound(SHARE_GONE)
+    try:
+        record = await catalog.get(share.file_id, None)
+    except NotFound:
+        raise NotFound(SHARE_GONE) from None
+    counted = False
+    if request.method == "GET" and not resumed:
+        if not await lookup.count_download(share.id, now):
+            raise NotFound(SHARE_GONE)
+        counted = True
+    response = await content_response(
+        record,
+        store,
+        method=request.method,
+        range_header=range,
+        if_none_match=if_none_match,
+        if_range=if_range,
+        inline=inline,
+    )
+    if counted:
+        response.set_cookie(
+            cookie_name("ticket", share),
+            issue_grant(secret, "ticket", share, TICKET_SECONDS),
+            max_age=TICKET_SECONDS,
+            path=f"/s/{token}",
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
+        )
+    return response

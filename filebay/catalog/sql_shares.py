@@ -1,0 +1,91 @@
+"""Share links on SQL, sharing the catalog's engine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from filebay.catalog.models import ShareRow
+from filebay.catalog.shares import Share
+from filebay.catalog.sql import unavailable_on_db_errors
+from filebay.errors import NotFound
+
+
+def _share(row: ShareRow) -> Share:
+    return Share(
+        id=row.id,
+        file_id=row.file_id,
+        owner=row.owner,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        password_hash=row.password_hash,
+        max_downloads=row.max_downloads,
+        downloads=row.downloads,
+    )
+
+
+class SqlShares:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._session = async_sessionmaker(engine, expire_on_commit=False)
+
+    @unavailable_on_db_errors
+    async def create_share(self, share: Share, token_hash: str) -> None:
+        async with self._session.begin() as db:
+            db.add(
+                ShareRow(
+                    id=share.id,
+                    token_hash=token_hash,
+                    file_id=share.file_id,
+                    owner=share.owner,
+                    created_at=share.created_at,
+                    expires_at=share.expires_at,
+                    password_hash=share.password_hash,
+                    max_downloads=share.max_downloads,
+                    downloads=share.downloads,
+                )
+            )
+
+    @unavailable_on_db_errors
+    async def list_shares(self, file_id: str, owner: str | None) -> list[Share]:
+        stmt = select(ShareRow).where(ShareRow.file_id == file_id).order_by(ShareRow.created_at)
+        if owner is not None:
+            stmt = stmt.where(ShareRow.owner == owner)
+        async with self._session() as db:
+            return [_share(r) for r in (await db.scalars(stmt)).all()]
+
+    @unavailable_on_db_errors
+    async def delete_share(self, token_hash: str, share_id: str, owner: str | None) -> None:
+        stmt = delete(ShareRow).where(
+            or_(ShareRow.token_hash == token_hash, ShareRow.id == share_id)
+        )
+        if owner is not None:
+            stmt = stmt.where(ShareRow.owner == owner)
+        async with self._session.begin() as db:
+            if (await db.execute(stmt)).rowcount == 0:
+                raise NotFound("no such share")
+
+    @unavailable_on_db_errors
+    async def find_share(self, token_hash: str) -> Share | None:
+        async with self._session() as db:
+            row = await db.scalar(select(ShareRow).where(ShareRow.token_hash == token_hash))
+        return None if row is None else _share(row)
+
+    @unavailable_on_db_errors
+    async def count_download(self, share_id: str, now: datetime) -> bool:
+        # One conditional UPDATE: concurrent downloads cannot pass the limit.
+        async with self._session.begin() as db:
+            result = await db.execute(
+                update(ShareRow)
+                .where(
+                    ShareRow.id == share_id,
+                    or_(ShareRow.expires_at.is_(None), ShareRow.expires_at > now),
+                    or_(
+                        ShareRow.max_downloads.is_(None),
+                        ShareRow.downloads < ShareRow.max_downloads,
+                    ),
+                )
+                .values(downloads=ShareRow.downloads + 1)
+            )
+            return bool(result.rowcount)

@@ -1,0 +1,93 @@
+"""Rich progress bars for transfers: one per file plus a total, fed from the byte stream."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+#: With more files than this, finished bars are hidden so the display stays short.
+MAX_FINISHED_BARS = 10
+
+
+class TransferProgress:
+    """Bars on ``console`` (stderr): ``file()`` adds one; the total bar sums them all."""
+
+    def __init__(self, console: Console, total: int | None = None, files: int = 1) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}", table_column=None),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._total: TaskID | None = None
+        if total is not None and files > 1:
+            self._total = self._progress.add_task("[bold]total", total=total)
+        self._hide_finished = files > MAX_FINISHED_BARS
+
+    def __enter__(self) -> TransferProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    @property
+    def console(self) -> Console:
+        return self._progress.console
+
+    def file(self, name: str, size: int) -> FileBar:
+        """A new bar for ``name`` of ``size`` bytes."""
+        task = self._progress.add_task(escape(_shorten(name)), total=size)
+        return FileBar(self, task)
+
+    def _set(self, task: TaskID, done: int, previous: int) -> None:
+        self._progress.update(task, completed=done)
+        if self._total is not None:
+            self._progress.update(self._total, advance=done - previous)
+
+    def _end(self, task: TaskID, size_on_success: int | None) -> None:
+        if size_on_success is None:
+            self._progress.update(task, description=f"[red]{self._description(task)} (failed)")
+        if self._hide_finished:
+            self._progress.update(task, visible=False)
+
+    def _description(self, task: TaskID) -> str:
+        return next(t.description for t in self._progress.tasks if t.id == task)
+
+
+class FileBar:
+    """One file's bar. Call it with the bytes done so far (it may go back after a retry)."""
+
+    def __init__(self, owner: TransferProgress, task: TaskID) -> None:
+        self._owner = owner
+        self._task = task
+        self._done = 0
+
+    def __call__(self, done: int) -> None:
+        self._owner._set(self._task, done, self._done)
+        self._done = done
+
+    def finish(self, ok: bool = True) -> None:
+        self._owner._end(self._task, self._done if ok else None)
+
+
+def _shorten(name: str, width: int = 32) -> str:
+    return name if len(name) <= width else f"{name[: width - 1]}…"

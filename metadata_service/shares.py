@@ -1,0 +1,77 @@
+"""Share-link management for a file's owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from filebay.auth.passwords import MAX_PASSWORD_LENGTH
+from filebay.auth.secrets import secret_hash
+from filebay.catalog.shares import Share
+from filebay.ids import is_valid_id
+from filebay.sharing import MAX_EXPIRES_IN, create_share
+from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, SharesDep
+
+router = APIRouter(tags=["shares"])
+
+
+class NewShare(BaseModel):
+    expires_in: int | None = Field(None, ge=1, le=MAX_EXPIRES_IN, description="Seconds.")
+    password: str | None = Field(None, min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    max_downloads: int | None = Field(None, ge=1, le=1_000_000)
+
+
+def _public(share: Share, now_usable: bool | None = None) -> dict[str, Any]:
+    # Never the password hash; the token itself is only in the creation answer.
+    return {
+        "id": share.id,
+        "file_id": share.file_id,
+        "created_at": share.created_at.isoformat(),
+        "expires_at": share.expires_at.isoformat() if share.expires_at else None,
+        "max_downloads": share.max_downloads,
+        "downloads": share.downloads,
+        "has_password": share.password_hash is not None,
+    }
+
+
+def _share_url(settings: Any, token: str) -> str:
+    return f"{(settings.download_url or '').rstrip('/')}/s/{token}"
+
+
+@router.post("/api/files/{file_id}/shares", status_code=201, summary="Create a share link")
+async def create(
+    file_id: str,
+    body: NewShare,
+    catalog: CatalogDep,
+    shares: SharesDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    record = await catalog.get(file_id, principal.scope)
+    share, token = await create_share(
+        shares,
+        record.id,
+        record.owner,
+        expires_in=body.expires_in,
+        password=body.password,
+        max_downloads=body.max_downloads,
+    )
+    return {**_public(share), "token": token, "url": _share_url(settings, token)}
+
+
+@router.get("/api/files/{file_id}/shares", summary="A file's share links")
+async def list_(
+    file_id: str, catalog: CatalogDep, shares: SharesDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    record = await catalog.get(file_id, principal.scope)
+    return {"items": [_public(s) for s in await shares.list_shares(record.id, principal.scope)]}
+
+
+@router.delete("/api/shares/{token}", status_code=204, summary="Revoke a share link")
+async def revoke(token: str, shares: SharesDep, principal: PrincipalDep) -> Response:
+    """``token`` is the link's token or its ``id``."""
+    share_id = token if is_valid_id(token) else ""
+    await shares.delete_share(secret_hash(token), share_id, principal.scope)
+    return Response(status_code=204)
