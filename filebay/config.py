@@ -42,7 +42,17 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy async URL; default SQLite in the data dir."
     )
-    storage: str = Field("local", description="Blob store backend: local.")
+    storage: str = Field("local", description="Blob store backend: local or s3.")
+    s3_bucket: str | None = Field(None, description="Bucket for FILEBAY_STORAGE=s3.")
+    s3_endpoint: str | None = Field(
+        None, description="S3 endpoint URL (MinIO, Ceph, Garage, R2); unset for AWS."
+    )
+    s3_region: str | None = Field(None, description="S3 region.")
+    s3_prefix: str = Field("", description="Key prefix inside the bucket.")
+    s3_part_size: int = Field(
+        16 * 1024 * 1024, description="Multipart part size in bytes (5 MiB at least)."
+    )
+    s3_create_bucket: bool = Field(False, description="Create the bucket on start if missing.")
     max_upload_bytes: int = Field(100 * GIB, description="Largest accepted upload, in bytes.")
     auth: str = Field("on", description="'on' requires a login; 'off' acts as admin (loopback).")
     admin_password: SecretStr | None = Field(

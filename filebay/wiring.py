@@ -18,7 +18,7 @@ from filebay.catalog.sql_users import SqlDirectory
 from filebay.catalog.users import Directory
 from filebay.config import Settings
 from filebay.errors import Conflict
-from filebay.storage import make_blob_store
+from filebay.storage import open_blob_store
 from filebay.web.state import Services
 
 log = logging.getLogger("filebay")
@@ -55,6 +55,11 @@ def _remote_keys(settings: Settings) -> KeySource:
 async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = False) -> Services:
     """The database is here: all-in-one, auth and metadata services."""
     catalog = await SqlCatalog.open(settings.effective_database_url)
+    try:
+        store, close_store = await open_blob_store(settings)
+    except BaseException:
+        await catalog.close()
+        raise
     directory = SqlDirectory(catalog.engine)
     shares = SqlShares(catalog.engine)
     ring = KeyRing.load(settings.data_dir, settings.jwt_private_key_file) if signs else None
@@ -64,7 +69,7 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
     return Services(
         settings=settings,
         catalog=catalog,
-        store=make_blob_store(settings),
+        store=store,
         authenticator=Authenticator(directory, keys, settings.revocation_seconds),
         uploads=SqlUploads(catalog.engine),
         share_lookup=shares,
@@ -72,12 +77,13 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
         shares=shares,
         directory=directory,
         keyring=ring,
-        closers=[catalog.close],
+        closers=[close_store, catalog.close],
     )
 
 
 async def open_remote(settings: Settings) -> Services:
     """Upload and download: the catalog is the metadata service, keys come from auth."""
+    store, close_store = await open_blob_store(settings)
     catalog = HttpCatalog(
         settings.metadata_url or DEFAULT_METADATA_URL,
         settings.resolved_service_token(),
@@ -86,10 +92,10 @@ async def open_remote(settings: Settings) -> Services:
     return Services(
         settings=settings,
         catalog=catalog,
-        store=make_blob_store(settings),
+        store=store,
         authenticator=Authenticator(catalog, _remote_keys(settings), settings.revocation_seconds),
         uploads=catalog,
         share_lookup=catalog,
         limiter=catalog,
-        closers=[catalog.close],
+        closers=[close_store, catalog.close],
     )

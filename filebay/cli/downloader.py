@@ -104,20 +104,12 @@ class Download:
             self.digest, self.have = _hash_file(file)
             if self.have > self.size:
                 self._restart(file)
-            resumed_from = self.have
-            self.progress(self.have)
-            failures = 0
-            while self.have < self.size:
-                before = self.have
-                try:
-                    if not self._fetch(file):
-                        resumed_from = 0
-                except (_TryAgain, httpx.TransportError) as exc:
-                    failures = 1 if self.have > before else failures + 1
-                    if self.backoff.exhausted(failures):
-                        raise CliError(f"download failed after {failures} attempts: {exc}") from exc
-                    self.log(f"{self.dest.name}: {str(exc) or type(exc).__name__}; retrying")
-                    self.backoff.wait(failures)
+            resumed_from = self._transfer(file)
+            if resumed_from and self.digest.hexdigest() != self.sha256:
+                # The old part was not a prefix of this file after all: one fresh try.
+                self.log(f"{self.dest.name}: the partial download was damaged; starting over")
+                self._restart(file)
+                resumed_from = self._transfer(file)
             file.flush()
             os.fsync(file.fileno())
         if self.digest.hexdigest() != self.sha256:
@@ -129,6 +121,24 @@ class Download:
             )
         os.replace(self.part, self.dest)
         return DownloadResult(self.dest, self.size, self.sha256, resumed_from)
+
+    def _transfer(self, file: BinaryIO) -> int:
+        """GETs until the part holds ``size`` bytes; returns the bytes kept from before."""
+        resumed_from = self.have
+        self.progress(self.have)
+        failures = 0
+        while self.have < self.size:
+            before = self.have
+            try:
+                if not self._fetch(file):
+                    resumed_from = 0
+            except (_TryAgain, httpx.TransportError) as exc:
+                failures = 1 if self.have > before else failures + 1
+                if self.backoff.exhausted(failures):
+                    raise CliError(f"download failed after {failures} attempts: {exc}") from exc
+                self.log(f"{self.dest.name}: {str(exc) or type(exc).__name__}; retrying")
+                self.backoff.wait(failures)
+        return resumed_from
 
     def _restart(self, file: BinaryIO) -> None:
         file.truncate(0)

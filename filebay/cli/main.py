@@ -154,7 +154,7 @@ def fsck(
     """Check catalog against blob store. Exit 0 clean, 1 damage or unrepaired leftovers."""
     from filebay.catalog.sql import SqlCatalog
     from filebay.fsck import run_fsck
-    from filebay.storage import make_blob_store
+    from filebay.storage import open_blob_store
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     grace = timedelta(
@@ -163,11 +163,11 @@ def fsck(
 
     async def run() -> Any:
         catalog = await SqlCatalog.open(settings.effective_database_url)
+        store, close_store = await open_blob_store(settings)
         try:
-            return await run_fsck(
-                catalog, make_blob_store(settings), verify=verify, repair=repair, grace=grace
-            )
+            return await run_fsck(catalog, store, verify=verify, repair=repair, grace=grace)
         finally:
+            await close_store()
             await catalog.close()
 
     report = asyncio.run(run())
@@ -183,7 +183,9 @@ def fsck(
 
 
 def main() -> None:
+    from filebay.cli.commands import register
     from filebay.cli.users import user_app
 
     app.add_typer(user_app, name="user")
+    register(app)
     app()

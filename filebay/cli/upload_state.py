@@ -60,9 +60,10 @@ class UploadState:
         ]
 
     def _save(self, entries: list[dict[str, Any]]) -> None:
-        if not entries and not self.path.exists():
-            return
-        write_private_json(self.path, {"version": VERSION, "uploads": entries})
+        if entries:
+            write_private_json(self.path, {"version": VERSION, "uploads": entries})
+        else:
+            self.path.unlink(missing_ok=True)
 
     @staticmethod
     def _matches(entry: dict[str, Any], key: FileKey) -> bool:

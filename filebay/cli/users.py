@@ -22,7 +22,7 @@ from filebay.catalog.sql import SqlCatalog
 from filebay.catalog.sql_users import SqlDirectory
 from filebay.config import Settings
 from filebay.errors import FilebayError
-from filebay.storage import make_blob_store
+from filebay.storage import open_blob_store
 
 user_app = typer.Typer(help="Manage users (add, list, passwd, disable, enable, del).")
 console = Console()
@@ -134,7 +134,11 @@ def delete(
         typer.confirm(f"Delete {username} and all their files?", abort=True)
 
     async def action(catalog: SqlCatalog, directory: SqlDirectory, settings: Settings) -> Any:
-        return await delete_account(directory, catalog, make_blob_store(settings), username)
+        store, close = await open_blob_store(settings)
+        try:
+            return await delete_account(directory, catalog, store, username)
+        finally:
+            await close()
 
     count = _run(action)
     console.print(f"{username} deleted with {count} files")

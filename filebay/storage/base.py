@@ -97,8 +97,6 @@ class Staging(Protocol):
     async def append_staged(self, key: str, offset: int) -> StagedWriter:
         """A writer at ``offset``; bytes past it (an unacknowledged write) are dropped first."""
 
-    def read_staged(self, key: str) -> AsyncIterator[bytes]: ...
-
     async def publish_staged(self, key: str) -> None:
         """Atomically and durably make the staged bytes the blob ``key``."""
 

@@ -185,10 +185,6 @@ class LocalBlobStore:
         except OSError as exc:
             raise _translate(exc) from exc
 
-    async def read_staged(self, key: str) -> AsyncIterator[bytes]:
-        async for chunk in self._read_path(self._staged_path(key), 0, None):
-            yield chunk
-
     async def publish_staged(self, key: str) -> None:
         staged, final = self._staged_path(key), self.path_for(key)
 

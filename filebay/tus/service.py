@@ -231,18 +231,19 @@ class TusService:
             log.warning("could not keep the partial chunk of upload %s", session.id)
 
     async def _finish(self, session: UploadSession, quota_bytes: int | None) -> FileRecord:
-        """Hash, publish and record a complete upload (idempotent after a crash)."""
+        """Publish, hash and record a complete upload (idempotent after a crash).
+
+        The staged bytes are published first and hashed from the blob: every backend can read
+        a blob back, while an S3 multipart upload cannot be read before it is completed."""
         try:
-            source = self._store.read_staged(session.id)
-            digest = await _sha256(source)
             await self._store.publish_staged(session.id)
         except BlobNotFound:
-            # Published before a crash; the record may or may not exist.
+            # Published before a crash; the record may exist already.
             with contextlib.suppress(NotFound):
                 existing = await self._catalog.get(session.id, session.owner)
                 await self._uploads.delete_upload(session.id, None)
                 return existing
-            digest = await _sha256(self._blobs.read(session.id))
+        digest = await _sha256(self._blobs.read(session.id))
         new = NewFile(
             id=session.id,
             owner=session.owner,

@@ -1,0 +1,429 @@
+"""Blobs in any S3-compatible object store (AWS S3, MinIO, Ceph RGW, Garage, R2).
+
+Why aiobotocore: it is the asyncio face of botocore, the library AWS maintains, and it
+exposes the whole S3 API. Resumable uploads need the low-level multipart calls (one
+multipart upload that grows over many requests, parts listed and completed later), which
+obstore's higher-level put/get API does not expose.
+
+Layout under the bucket (and ``FILEBAY_S3_PREFIX``): ``blobs/<key>`` for published blobs;
+``staging/<key>/state.json`` and ``staging/<key>/tail-<n>`` for tus uploads in progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import BotoCoreError, ClientError
+
+from filebay.errors import BlobNotFound, StorageFull, StorageUnavailable
+from filebay.ids import is_valid_id, new_id
+from filebay.storage.base import BlobStat
+
+MIN_PART = 5 * 1024 * 1024  # S3's minimum for every part but the last
+READ_CHUNK = 1024 * 1024
+NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in NOT_FOUND:
+            return BlobNotFound()
+        if code in ("EntityTooLarge", "QuotaExceeded", "XMinioStorageFull"):
+            return StorageFull()
+        return StorageUnavailable(f"blob store error: {code or exc}")
+    return StorageUnavailable(f"blob store unreachable: {exc}")
+
+
+@contextlib.asynccontextmanager
+async def _s3_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError, OSError) as exc:
+        raise _translate(exc) from exc
+
+
+class S3BlobWriter:
+    """A streaming multipart upload: parts of ``part_size`` go out as they fill, so memory
+    holds one part at most; nothing is visible until ``commit`` completes the upload."""
+
+    def __init__(self, store: S3BlobStore, key: str) -> None:
+        self._store = store
+        self._key = store.blob_key(key)
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._done = False
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._buffer += data
+        while len(self._buffer) >= self._store.part_size:
+            part = bytes(self._buffer[: self._store.part_size])
+            del self._buffer[: self._store.part_size]
+            await self._upload_part(part)
+
+    async def _upload_part(self, part: bytes) -> None:
+        client = self._store.client
+        try:
+            async with _s3_errors():
+                if self._upload_id is None:
+                    created = await client.create_multipart_upload(
+                        Bucket=self._store.bucket, Key=self._key
+                    )
+                    self._upload_id = created["UploadId"]
+                number = len(self._parts) + 1
+                answer = await client.upload_part(
+                    Bucket=self._store.bucket,
+                    Key=self._key,
+                    UploadId=self._upload_id,
+                    PartNumber=number,
+                    Body=part,
+                )
+                self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        except Exception:
+            await self.abort()
+            raise
+
+    async def commit(self) -> None:
+        client = self._store.client
+        try:
+            async with _s3_errors():
+                if self._upload_id is None:
+                    # Small blob: one PUT is atomic too.
+                    await client.put_object(
+                        Bucket=self._store.bucket, Key=self._key, Body=bytes(self._buffer)
+                    )
+                else:
+                    if self._buffer or not self._parts:
+                        await self._upload_part(bytes(self._buffer))
+                    await client.complete_multipart_upload(
+                        Bucket=self._store.bucket,
+                        Key=self._key,
+                        UploadId=self._upload_id,
+                        MultipartUpload={"Parts": self._parts},
+                    )
+        except Exception:
+            await self.abort()
+            raise
+        self._done = True
+        self._buffer = bytearray()
+
+    async def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._buffer = bytearray()
+        if self._upload_id is not None:
+            # An incomplete multipart upload is kept (and billed) until aborted.
+            with contextlib.suppress(ClientError, BotoCoreError, OSError):
+                await self._store.client.abort_multipart_upload(
+                    Bucket=self._store.bucket, Key=self._key, UploadId=self._upload_id
+                )
+
+
+@dataclass
+class _StageState:
+    upload_id: str
+    parts: list[dict[str, Any]] = field(default_factory=list)  # PartNumber, ETag, Size
+    tail_key: str | None = None
+    tail_size: int = 0
+
+    @property
+    def parts_size(self) -> int:
+        return sum(int(p["Size"]) for p in self.parts)
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__).encode()
+
+
+class S3StagedWriter:
+    """Appends to a tus upload kept as an S3 multipart upload plus a small tail object.
+
+    Parts must be at least 5 MiB, but a PATCH may carry less: bytes that do not fill a part
+    wait in a tail object until a later PATCH (or the end) completes them. ``sync`` writes
+    the tail and then the state object that names it, so the state always describes bytes
+    that are stored."""
+
+    def __init__(self, store: S3BlobStore, key: str, state: _StageState, tail: bytes) -> None:
+        self._store = store
+        self._key = key
+        self._state = state
+        self._base_parts = list(state.parts)
+        self._base_tail = tail
+        self._buffer = bytearray(tail)
+
+    @property
+    def size(self) -> int:
+        return self._state.parts_size + len(self._buffer)
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._buffer += data
+        while len(self._buffer) >= self._store.part_size:
+            part = bytes(self._buffer[: self._store.part_size])
+            del self._buffer[: self._store.part_size]
+            number = len(self._state.parts) + 1
+            async with _s3_errors():
+                answer = await self._store.client.upload_part(
+                    Bucket=self._store.bucket,
+                    Key=self._store.blob_key(self._key),
+                    UploadId=self._state.upload_id,
+                    PartNumber=number,
+                    Body=part,
+                )
+            self._state.parts.append(
+                {"PartNumber": number, "ETag": answer["ETag"], "Size": len(part)}
+            )
+
+    async def sync(self) -> int:
+        store, old_tail = self._store, self._state.tail_key
+        new_tail = store.staging_key(self._key, f"tail-{new_id()[:12]}")
+        async with _s3_errors():
+            await store.client.put_object(
+                Bucket=store.bucket, Key=new_tail, Body=bytes(self._buffer)
+            )
+            self._state.tail_key, self._state.tail_size = new_tail, len(self._buffer)
+            await store.put_state(self._key, self._state)
+            if old_tail:
+                await store.client.delete_object(Bucket=store.bucket, Key=old_tail)
+        self._base_parts, self._base_tail = list(self._state.parts), bytes(self._buffer)
+        return self.size
+
+    async def truncate(self, size: int) -> None:
+        # Only ever back to where this writer started (a chunk that failed its checksum).
+        self._state.parts = list(self._base_parts)
+        keep = size - self._state.parts_size
+        if keep < 0:
+            raise ValueError("cannot truncate into completed parts")
+        self._buffer = bytearray(self._base_tail[:keep])
+
+    async def close(self) -> None:
+        self._buffer = bytearray()
+
+
+class S3BlobStore:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        prefix: str = "",
+        part_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.part_size = max(MIN_PART, part_size)
+        self._endpoint = endpoint
+        self._region = region
+        self._stack = AsyncExitStack()
+        self._client: Any = None
+
+    async def start(self) -> None:
+        session = get_session()
+        config = AioConfig(
+            connect_timeout=3,
+            read_timeout=30,
+            retries={"max_attempts": 2, "mode": "standard"},
+            max_pool_connections=50,
+        )
+        self._client = await self._stack.enter_async_context(
+            session.create_client(
+                "s3", endpoint_url=self._endpoint, region_name=self._region, config=config
+            )
+        )
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            raise RuntimeError("S3BlobStore.start() was not awaited")
+        return self._client
+
+    def blob_key(self, key: str) -> str:
+        if not is_valid_id(key):
+            raise BlobNotFound()
+        return f"{self.prefix}blobs/{key}"
+
+    def staging_key(self, key: str, name: str) -> str:
+        if not is_valid_id(key):
+            raise BlobNotFound()
+        return f"{self.prefix}staging/{key}/{name}"
+
+    async def ensure_bucket(self) -> None:
+        """Create the bucket when it does not exist (handy for MinIO in Compose)."""
+        try:
+            await self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket"):
+                raise _translate(exc) from exc
+            async with _s3_errors():
+                await self.client.create_bucket(Bucket=self.bucket)
+        except (BotoCoreError, OSError) as exc:
+            raise _translate(exc) from exc
+
+    async def open_writer(self, key: str) -> S3BlobWriter:
+        return S3BlobWriter(self, key)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        async for chunk in self._read_key(self.blob_key(key), start, end):
+            yield chunk
+
+    async def _read_key(self, s3_key: str, start: int, end: int | None) -> AsyncIterator[bytes]:
+        if end is not None and end <= start:
+            return
+        ranged = f"bytes={start}-{'' if end is None else end - 1}"
+        async with _s3_errors():
+            answer = await self.client.get_object(Bucket=self.bucket, Key=s3_key, Range=ranged)
+        body = answer["Body"]
+        try:
+            async with _s3_errors():
+                async for chunk in body.iter_chunks(READ_CHUNK):
+                    yield chunk
+        finally:
+            body.close()
+
+    async def stat(self, key: str) -> BlobStat:
+        async with _s3_errors():
+            head = await self.client.head_object(Bucket=self.bucket, Key=self.blob_key(key))
+        return BlobStat(key, int(head["ContentLength"]), head["LastModified"].astimezone(UTC))
+
+    async def delete(self, key: str) -> None:
+        async with _s3_errors():
+            await self.client.delete_object(Bucket=self.bucket, Key=self.blob_key(key))
+
+    async def ping(self) -> None:
+        async with _s3_errors():
+            await self.client.head_bucket(Bucket=self.bucket)
+
+    async def _list(self, prefix: str) -> AsyncIterator[dict[str, Any]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        async with _s3_errors():
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item
+
+    async def iter_blobs(self) -> AsyncIterator[BlobStat]:
+        async for item in self._list(f"{self.prefix}blobs/"):
+            key = item["Key"].rsplit("/", 1)[-1]
+            if is_valid_id(key):
+                yield BlobStat(key, int(item["Size"]), item["LastModified"].astimezone(UTC))
+
+    async def iter_temps(self) -> AsyncIterator[BlobStat]:
+        """Incomplete multipart uploads of one-shot writes (tus uploads are staged)."""
+        staged = {s.key async for s in self.iter_staged()}
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        async with _s3_errors():
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}blobs/"):
+                for upload in page.get("Uploads", []):
+                    key = upload["Key"].rsplit("/", 1)[-1]
+                    if key in staged:
+                        continue
+                    yield BlobStat(
+                        f"{key}:{upload['UploadId']}", 0, upload["Initiated"].astimezone(UTC)
+                    )
+
+    async def remove_temp(self, key: str) -> None:
+        blob, _, upload_id = key.partition(":")
+        if not upload_id:
+            return
+        async with _s3_errors():
+            await self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=self.blob_key(blob), UploadId=upload_id
+            )
+
+    # --- staging (tus) ---
+
+    async def put_state(self, key: str, state: _StageState) -> None:
+        await self.client.put_object(
+            Bucket=self.bucket, Key=self.staging_key(key, "state.json"), Body=state.to_json()
+        )
+
+    async def _state(self, key: str) -> _StageState:
+        async with _s3_errors():
+            answer = await self.client.get_object(
+                Bucket=self.bucket, Key=self.staging_key(key, "state.json")
+            )
+            raw = await answer["Body"].read()
+        return _StageState(**json.loads(raw))
+
+    async def _tail(self, state: _StageState) -> bytes:
+        if not state.tail_key or state.tail_size == 0:
+            return b""
+        async with _s3_errors():
+            answer = await self.client.get_object(Bucket=self.bucket, Key=state.tail_key)
+            return bytes(await answer["Body"].read())
+
+    async def create_staged(self, key: str) -> None:
+        async with _s3_errors():
+            created = await self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=self.blob_key(key)
+            )
+            await self.put_state(key, _StageState(upload_id=created["UploadId"]))
+
+    async def staged_size(self, key: str) -> int:
+        state = await self._state(key)
+        return state.parts_size + state.tail_size
+
+    async def append_staged(self, key: str, offset: int) -> S3StagedWriter:
+        state = await self._state(key)
+        tail = await self._tail(state)
+        writer = S3StagedWriter(self, key, state, tail)
+        # Bytes past the acknowledged offset (a request that died before advancing) go.
+        await writer.truncate(offset)
+        return writer
+
+    async def publish_staged(self, key: str) -> None:
+        state = await self._state(key)
+        tail = await self._tail(state)
+        parts = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in state.parts]
+        async with _s3_errors():
+            if tail or not parts:
+                answer = await self.client.upload_part(
+                    Bucket=self.bucket,
+                    Key=self.blob_key(key),
+                    UploadId=state.upload_id,
+                    PartNumber=len(parts) + 1,
+                    Body=tail,
+                )
+                parts.append({"PartNumber": len(parts) + 1, "ETag": answer["ETag"]})
+            await self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=self.blob_key(key),
+                UploadId=state.upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        await self._drop_staging(key, state)
+
+    async def _drop_staging(self, key: str, state: _StageState | None) -> None:
+        with contextlib.suppress(BlobNotFound, StorageUnavailable):
+            async for item in self._list(self.staging_key(key, "")):
+                async with _s3_errors():
+                    await self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
+
+    async def delete_staged(self, key: str) -> None:
+        try:
+            state: _StageState | None = await self._state(key)
+        except BlobNotFound:
+            state = None
+        if state is not None:
+            with contextlib.suppress(ClientError, BotoCoreError, OSError):
+                await self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.blob_key(key), UploadId=state.upload_id
+                )
+        await self._drop_staging(key, state)
+
+    async def iter_staged(self) -> AsyncIterator[BlobStat]:
+        async for item in self._list(f"{self.prefix}staging/"):
+            parts = item["Key"].split("/")
+            if parts[-1] == "state.json" and is_valid_id(parts[-2]):
+                yield BlobStat(parts[-2], 0, item["LastModified"].astimezone(UTC))
