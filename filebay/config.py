@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     )
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
-    log_level: str = "info"
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    log_format: str = Field("text", description="text (readable) or json (one object a line).")
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from filebay.errors import BadRequest, ClientGone, TooLarge
+from filebay.observability.metrics import BYTES_UPLOADED, UPLOADS_IN_PROGRESS
 from filebay.upload.service import Uploader
 from filebay.web.records import record_json
 from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
@@ -70,11 +71,15 @@ def _declared_length(request: Request, limit: int) -> int | None:
 
 async def request_body(request: Request) -> AsyncIterator[bytes]:
     """The request body as it arrives; a vanished client becomes ``ClientGone``."""
+    UPLOADS_IN_PROGRESS.inc()
     try:
         async for chunk in request.stream():
+            BYTES_UPLOADED.inc(len(chunk))
             yield chunk
     except ClientDisconnect as exc:
         raise ClientGone() from exc
+    finally:
+        UPLOADS_IN_PROGRESS.dec()
 
 
 @router.post("/files", status_code=201, openapi_extra=MULTIPART_BODY, summary="Upload files")

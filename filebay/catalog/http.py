@@ -24,6 +24,8 @@ from filebay.errors import (
     UploadLocked,
 )
 from filebay.ids import is_valid_id
+from filebay.observability.context import REQUEST_ID_HEADER, request_id
+from filebay.observability.metrics import CATALOG_RETRIES
 
 INTERNAL = "/internal/v1"
 # Reads are retried on connection failures; writes are not (they may have happened).
@@ -70,11 +72,14 @@ class HttpCatalog:
     ) -> httpx.Response:
         attempts = RETRIES + 1 if idempotent else 1
         for attempt in range(attempts):
+            rid = request_id.get()
+            headers = {REQUEST_ID_HEADER: rid} if rid else None
             try:
-                response = await self._client.request(method, path, **kwargs)
+                response = await self._client.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError as exc:
                 # A write whose connection failed before sending is still safe to report as 503.
                 if attempt + 1 < attempts:
+                    CATALOG_RETRIES.inc()
                     await asyncio.sleep(RETRY_DELAY * (attempt + 1))
                     continue
                 if not idempotent and not isinstance(exc, _NOT_SENT):

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from filebay.config import Service, Settings
+from filebay.observability.logs import configure_logging
 
 app = typer.Typer(
     help="filebay: a self-hosted, multi-user file portal.",
@@ -85,10 +86,14 @@ def serve(
         f"filebay {settings.service.value} on http://{settings.host}:{settings.effective_port} "
         f"(data: {settings.data_dir.resolve()})"
     )
+    configure_logging(settings.log_level, settings.log_format)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.effective_port,
         "log_level": settings.log_level,
+        # Our own access log names route templates; uvicorn's would print raw paths, and a
+        # share link's path is a secret.
+        "access_log": False,
         "timeout_keep_alive": 30,
         "server_header": False,
     }

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from filebay.catalog.base import FileRecord
+from filebay.observability.metrics import BYTES_DOWNLOADED
 from filebay.storage.base import BlobStore
 from filebay.web.disposition import can_inline, content_disposition
 from filebay.web.ranges import http_date, if_range_allows, not_modified, parse_range
@@ -39,12 +40,16 @@ class BlobResponse(Response):
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
+        sent = 0
         try:
             await send({"type": "http.response.body", "body": self._first, "more_body": True})
+            sent = len(self._first)
             async for chunk in self._rest:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += len(chunk)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
+            BYTES_DOWNLOADED.inc(sent)
             await self._rest.aclose()  # type: ignore[attr-defined]
 
 

@@ -11,13 +11,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from filebay.errors import (
+    CatalogUnavailable,
     ClientGone,
     FilebayError,
     RangeNotSatisfiable,
+    StorageFull,
+    StorageUnavailable,
     TooManyAttempts,
     Unauthorized,
     UnsupportedVersion,
 )
+from filebay.observability.metrics import BLOB_ERRORS, CATALOG_ERRORS
 
 log = logging.getLogger("filebay")
 
@@ -45,6 +49,13 @@ def error_response(request: Request, status: int, detail: str, code: str) -> Res
     return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
+def _count(exc: FilebayError) -> None:
+    if isinstance(exc, CatalogUnavailable):
+        CATALOG_ERRORS.inc()
+    elif isinstance(exc, StorageUnavailable | StorageFull):
+        BLOB_ERRORS.labels(exc.code).inc()
+
+
 def _login_redirect(request: Request) -> Response:
     settings = request.app.state.services.settings
     login = (settings.auth_url or "").rstrip("/") + "/login"
@@ -65,6 +76,7 @@ async def _filebay_error(request: Request, exc: Exception) -> Response:
         response.headers["Content-Range"] = f"bytes */{exc.size}"
     if exc.status == 503:
         response.headers["Retry-After"] = "5"
+    _count(exc)
     if request.url.path.startswith("/api/tus"):
         # tus clients look for these on every answer, errors included.
         response.headers["Tus-Resumable"] = "1.0.0"
