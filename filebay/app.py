@@ -35,7 +35,7 @@ def _all_in_one(settings: Settings) -> FastAPI:
     from auth_service.app import ROUTERS as AUTH
     from auth_service.app import open_auth
     from download_service.app import ROUTERS as DOWNLOAD
-    from filebay.tus.sweeper import sweep_expired_uploads
+    from filebay.sweeper import sweep_forever
     from metadata_service import routes as metadata_routes
     from metadata_service import shares as metadata_shares
     from upload_service.app import ROUTERS as UPLOAD
@@ -45,5 +45,5 @@ def _all_in_one(settings: Settings) -> FastAPI:
         service=Service.all,
         routers=[*AUTH, *UPLOAD, metadata_routes.router, metadata_shares.router, *DOWNLOAD],
         open_services=open_auth,
-        background=[sweep_expired_uploads],
+        background=[sweep_forever],
     )

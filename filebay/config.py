@@ -91,7 +91,12 @@ class Settings(BaseSettings):
         24 * 3600,
         description="An unfinished resumable upload expires this long after its last write.",
     )
-    sweep_seconds: int = Field(300, description="How often the server sweeps expired uploads.")
+    sweep_seconds: int = Field(
+        300, description="How often the metadata service sweeps expired uploads and links."
+    )
+    orphan_sweep_seconds: int = Field(
+        6 * 3600, description="How often the sweep also lists the blob store for orphans."
+    )
     catalog_timeout: float = Field(10.0, description="Seconds before a metadata call fails.")
     temp_grace_seconds: int = Field(
         3600, description="Age after which fsck treats temp files and orphan blobs as stale."

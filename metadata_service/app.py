@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from filebay.config import Service, Settings
+from filebay.sweeper import sweep_forever
 from filebay.web.app import build_app
 from filebay.web.state import Services
 from filebay.wiring import open_local
@@ -25,4 +26,5 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[routes.router, shares.router, internal.router],
         open_services=open_metadata,
         on_start=on_start,
+        background=[sweep_forever],
     )

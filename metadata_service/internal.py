@@ -199,6 +199,11 @@ async def delete_upload(upload_id: str, uploads: UploadsDep, scope: Scope) -> Re
     return Response(status_code=204)
 
 
+@router.get("/uploads-count")
+async def count_uploads(uploads: UploadsDep) -> dict[str, int]:
+    return {"count": await uploads.count_uploads()}
+
+
 @router.get("/uploads-expired")
 async def expired_uploads(
     uploads: UploadsDep, now: datetime, limit: Annotated[int, Query(ge=1, le=1000)] = 100

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from filebay.config import Service, Settings
-from filebay.tus.sweeper import sweep_expired_uploads
 from filebay.web.app import build_app
 from filebay.wiring import open_remote
 from upload_service import pages, routes, tus
@@ -19,5 +18,4 @@ def create_app(settings: Settings) -> FastAPI:
         service=Service.upload,
         routers=ROUTERS,
         open_services=open_remote,
-        background=[sweep_expired_uploads],
     )

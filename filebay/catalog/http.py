@@ -243,6 +243,10 @@ class HttpCatalog:
         )
         return [UploadSession.from_json(item) for item in response.json()["items"]]
 
+    async def count_uploads(self) -> int:
+        response = await self._call("GET", "/uploads-count", idempotent=True)
+        return int(response.json()["count"])
+
     async def find_share(self, token_hash: str) -> Share | None:
         response = await self._call(
             "POST", "/shares/find", idempotent=True, json={"token_hash": token_hash}

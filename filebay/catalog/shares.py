@@ -62,3 +62,6 @@ class Shares(ShareLookup, Protocol):
 
     async def delete_share(self, token_hash: str, share_id: str, owner: str | None) -> None:
         """Revoke by token hash or id; ``NotFound`` unless it exists and is the owner's."""
+
+    async def delete_expired(self, before: datetime) -> int:
+        """Remove links that expired before ``before``; how many."""

@@ -73,6 +73,16 @@ class SqlShares:
         return None if row is None else _share(row)
 
     @unavailable_on_db_errors
+    async def delete_expired(self, before: datetime) -> int:
+        async with self._session.begin() as db:
+            result = await db.execute(
+                delete(ShareRow).where(
+                    ShareRow.expires_at.is_not(None), ShareRow.expires_at < before
+                )
+            )
+            return int(result.rowcount or 0)
+
+    @unavailable_on_db_errors
     async def count_download(self, share_id: str, now: datetime) -> bool:
         # One conditional UPDATE: concurrent downloads cannot pass the limit.
         async with self._session.begin() as db:

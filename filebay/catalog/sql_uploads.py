@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from filebay.catalog.models import UploadRow
@@ -131,6 +131,11 @@ class SqlUploads:
             conditions.append(UploadRow.owner == owner)
         async with self._session.begin() as db:
             await db.execute(delete(UploadRow).where(and_(*conditions)))
+
+    @unavailable_on_db_errors
+    async def count_uploads(self) -> int:
+        async with self._session() as db:
+            return int(await db.scalar(select(func.count()).select_from(UploadRow)) or 0)
 
     @unavailable_on_db_errors
     async def expired_uploads(self, now: datetime, limit: int) -> list[UploadSession]:

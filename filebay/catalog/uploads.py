@@ -62,3 +62,6 @@ class UploadSessions(Protocol):
         """Remove the session; absent is fine."""
 
     async def expired_uploads(self, now: datetime, limit: int) -> list[UploadSession]: ...
+
+    async def count_uploads(self) -> int:
+        """Unfinished uploads (for the ``filebay_tus_sessions_open`` gauge)."""

@@ -1,0 +1,84 @@
+"""The background sweeper: expired resumable uploads, expired share links and orphan blobs.
+
+It runs in the metadata service (and the all-in-one process). Every step is idempotent and
+protected by a grace period, so several replicas may sweep at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from filebay.errors import BlobNotFound, FilebayError, NotFound
+from filebay.observability.metrics import SWEPT, TUS_SESSIONS_OPEN
+from filebay.storage.base import Sweepable
+from filebay.tus.service import TusService
+from filebay.web.state import Services
+
+log = logging.getLogger("filebay.sweeper")
+
+# Share rows stay a day past expiry so their links answer 404 like every other dead link,
+# then they go.
+SHARE_RETENTION = timedelta(days=1)
+
+
+async def sweep_once(services: Services, *, orphans: bool) -> dict[str, int]:
+    """One pass; how many leftovers of each kind were removed."""
+    settings = services.settings
+    removed = {"tus_upload": 0, "share": 0, "orphan_blob": 0, "stale_temp": 0}
+    store = services.store
+    if store is None:
+        return removed
+    tus = TusService(
+        store,
+        services.catalog,
+        services.uploads,
+        max_size=settings.max_upload_bytes,
+        expiry_seconds=settings.tus_expiry_seconds,
+    )
+    removed["tus_upload"] = await tus.sweep()
+    TUS_SESSIONS_OPEN.set(await services.uploads.count_uploads())
+    if services.shares is not None:
+        removed["share"] = await services.shares.delete_expired(datetime.now(UTC) - SHARE_RETENTION)
+    if orphans and isinstance(store, Sweepable):
+        grace = timedelta(seconds=settings.temp_grace_seconds)
+        now = datetime.now(UTC)
+        async for blob in store.iter_blobs():
+            if now - blob.modified_at < grace:
+                continue  # may be an upload whose record is being written right now
+            try:
+                await services.catalog.get(blob.key, None)
+            except NotFound:
+                await store.delete(blob.key)
+                removed["orphan_blob"] += 1
+        async for temp in store.iter_temps():
+            if now - temp.modified_at >= grace:
+                try:
+                    await store.remove_temp(temp.key)
+                except BlobNotFound:
+                    continue
+                removed["stale_temp"] += 1
+    for kind, count in removed.items():
+        if count:
+            SWEPT.labels(kind).inc(count)
+    return removed
+
+
+async def sweep_forever(services: Services) -> None:
+    """Every ``FILEBAY_SWEEP_SECONDS``; orphan blobs every ``FILEBAY_ORPHAN_SWEEP_SECONDS``
+    (listing a large store is not free)."""
+    settings = services.settings
+    last_orphans = time.monotonic()
+    while True:
+        await asyncio.sleep(settings.sweep_seconds)
+        orphans = time.monotonic() - last_orphans >= settings.orphan_sweep_seconds
+        try:
+            removed = await sweep_once(services, orphans=orphans)
+        except (FilebayError, OSError) as exc:  # catalog or store down: try next time
+            log.warning("sweep failed: %s", exc)
+            continue
+        if orphans:
+            last_orphans = time.monotonic()
+        if any(removed.values()):
+            log.info("sweeper removed %s", removed)
