@@ -97,6 +97,19 @@ class Settings(BaseSettings):
     orphan_sweep_seconds: int = Field(
         6 * 3600, description="How often the sweep also lists the blob store for orphans."
     )
+    json_body_max_bytes: int = Field(
+        1024 * 1024, description="Largest JSON or form body (uploads are not JSON)."
+    )
+    body_idle_seconds: float = Field(
+        60.0, description="An upload body that sends nothing for this long is cut off (408)."
+    )
+    min_upload_rate: int = Field(
+        1024, description="Bytes/s an upload must average over each 30 s window (408 below)."
+    )
+    trust_proxy: str | None = Field(
+        None,
+        description="Proxy addresses whose X-Forwarded-* headers are trusted (comma list, '*').",
+    )
     catalog_timeout: float = Field(10.0, description="Seconds before a metadata call fails.")
     temp_grace_seconds: int = Field(
         3600, description="Age after which fsck treats temp files and orphan blobs as stale."

@@ -131,3 +131,11 @@ class UnsupportedMediaType(FilebayError):
         "unsupported_media_type",
         "Content-Type must be application/offset+octet-stream",
     )
+
+
+class RequestTimeout(FilebayError):
+    status, code, detail = 408, "request_timeout", "the request body arrived too slowly"
+
+
+class BodyTooLarge(FilebayError):
+    status, code, detail = 413, "body_too_large", "request body too large"

@@ -12,8 +12,9 @@ from starlette.requests import ClientDisconnect
 from filebay.errors import BadRequest, ClientGone, TooLarge
 from filebay.observability.metrics import BYTES_UPLOADED, UPLOADS_IN_PROGRESS
 from filebay.upload.service import Uploader
+from filebay.web.limits import paced
 from filebay.web.records import record_json
-from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
+from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_settings
 
 router = APIRouter(prefix="/api", tags=["upload"])
 
@@ -71,9 +72,11 @@ def _declared_length(request: Request, limit: int) -> int | None:
 
 async def request_body(request: Request) -> AsyncIterator[bytes]:
     """The request body as it arrives; a vanished client becomes ``ClientGone``."""
+    settings = get_settings(request)
     UPLOADS_IN_PROGRESS.inc()
     try:
-        async for chunk in request.stream():
+        stream = paced(request.stream(), settings.body_idle_seconds, settings.min_upload_rate)
+        async for chunk in stream:
             BYTES_UPLOADED.inc(len(chunk))
             yield chunk
     except ClientDisconnect as exc:

@@ -94,6 +94,9 @@ def serve(
         # Our own access log names route templates; uvicorn's would print raw paths, and a
         # share link's path is a secret.
         "access_log": False,
+        # X-Forwarded-For/-Proto only from the proxies named in FILEBAY_TRUST_PROXY.
+        "proxy_headers": settings.trust_proxy is not None,
+        "forwarded_allow_ips": settings.trust_proxy or "",
         "timeout_keep_alive": 30,
         "server_header": False,
     }
