@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from filebay.catalog.base import Catalog, FileRecord
-from filebay.errors import BlobNotFound
-from filebay.storage.base import BlobStore, Sweepable
+from filebay.catalog.uploads import UploadSessions
+from filebay.errors import BlobNotFound, NotFound
+from filebay.storage.base import BlobStore, Staging, Sweepable
 
 
 @dataclass(slots=True)
@@ -72,6 +73,7 @@ async def run_fsck(
     repair: bool = False,
     grace: timedelta = timedelta(hours=1),
     now: datetime | None = None,
+    uploads: UploadSessions | None = None,
 ) -> Report:
     """Compare the catalog with the blob store.
 
@@ -112,4 +114,38 @@ async def run_fsck(
             await store.remove_temp(temp.key)
             finding.repaired = True
         report.findings.append(finding)
+    if uploads is not None and isinstance(store, Staging):
+        await _check_uploads(report, uploads, store, repair=repair, grace=grace, now=now)
     return report
+
+
+async def _check_uploads(
+    report: Report,
+    uploads: UploadSessions,
+    store: Staging,
+    *,
+    repair: bool,
+    grace: timedelta,
+    now: datetime,
+) -> None:
+    """Resumable uploads past their expiry, and staged bytes that no session owns."""
+    for session in await uploads.expired_uploads(now, 10_000):
+        finding = Finding("expired_upload", session.id, f"{session.offset} of {session.length}")
+        if repair:
+            await uploads.delete_upload(session.id, None)
+            await store.delete_staged(session.id)
+            finding.repaired = True
+        report.findings.append(finding)
+    async for staged in store.iter_staged():
+        if now - staged.modified_at < grace:
+            continue
+        try:
+            await uploads.get_upload(staged.key, None)
+            continue
+        except NotFound:
+            pass
+        finding = Finding("stale_staged", staged.key, "staged bytes without an upload session")
+        if repair:
+            await store.delete_staged(staged.key)
+            finding.repaired = True
+        report.findings.append(finding)

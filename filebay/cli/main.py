@@ -161,6 +161,7 @@ def fsck(
 ) -> None:
     """Check catalog against blob store. Exit 0 clean, 1 damage or unrepaired leftovers."""
     from filebay.catalog.sql import SqlCatalog
+    from filebay.catalog.sql_uploads import SqlUploads
     from filebay.fsck import run_fsck
     from filebay.storage import open_blob_store
 
@@ -173,7 +174,14 @@ def fsck(
         catalog = await SqlCatalog.open(settings.effective_database_url)
         store, close_store = await open_blob_store(settings)
         try:
-            return await run_fsck(catalog, store, verify=verify, repair=repair, grace=grace)
+            return await run_fsck(
+                catalog,
+                store,
+                verify=verify,
+                repair=repair,
+                grace=grace,
+                uploads=SqlUploads(catalog.engine),
+            )
         finally:
             await close_store()
             await catalog.close()
