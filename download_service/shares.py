@@ -22,6 +22,7 @@ from filebay.sharing import (
 )
 from filebay.web.content import content_response
 from filebay.web.disposition import can_inline
+from filebay.web.ranges import if_range_allows, parse_range
 from filebay.web.state import (
     CatalogDep,
     LimiterDep,
@@ -36,7 +37,6 @@ router = APIRouter(tags=["shares"])
 SHARE_GONE = "This link does not exist, has expired, or has been used up."
 MAX_TOKEN = 128
 PASSWORD_FAILURES = 10
-ADDRESS_FAILURES = 50
 
 
 async def _open(
@@ -63,7 +63,9 @@ def _secret(settings: SettingsDep) -> str:
     return settings.resolved_service_token()
 
 
-@router.get("/s/{token}", response_class=HTMLResponse, include_in_schema=False)
+@router.api_route(
+    "/s/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+)
 async def share_page(
     token: str,
     request: Request,
@@ -82,7 +84,8 @@ async def share_page(
             "file": record if unlocked else None,
             "locked": not unlocked,
             "share": share,
-            "preview": unlocked and can_inline(record.content_type),
+            # A preview fetches the content, which would count against a download limit.
+            "preview": unlocked and share.max_downloads is None and can_inline(record.content_type),
             "principal": None,
             "error": None,
         },
@@ -106,7 +109,8 @@ async def unlock(
     address = request.client.host if request.client else "unknown"
     keys = [f"share:{share.id}", f"addr:{address}"]
     window = settings.login_window_seconds
-    wait = await limiter.login_retry_after(keys, [PASSWORD_FAILURES, ADDRESS_FAILURES], window)
+    limits = [PASSWORD_FAILURES, settings.login_max_failures_per_address]
+    wait = await limiter.login_retry_after(keys, limits, window)
     if wait:
         raise TooManyAttempts(wait)
     if not await verify_password(share.password_hash, password):
@@ -174,6 +178,8 @@ async def share_content(
         raise NotFound(SHARE_GONE) from None
     counted = False
     if request.method == "GET" and not resumed:
+        if if_range_allows(if_range, f'"{record.sha256}"', record.created_at):
+            parse_range(range, record.size)  # a 416 sends no bytes: it is not a download
         if not await lookup.count_download(share.id, now):
             raise NotFound(SHARE_GONE)
         counted = True

@@ -86,8 +86,11 @@ class Credentials:
         server, token = data.get("server"), data.get("token")
         if not isinstance(server, str) or not isinstance(token, str) or not token:
             return None
-        known = {k: data[k] for k in ("token_id", "token_name", "username") if k in data}
-        return cls(server=normalize_server(server), token=token, **known)
+        known = {k: str(data[k]) for k in ("token_id", "token_name", "username") if data.get(k)}
+        try:
+            return cls(server=normalize_server(server), token=token, **known)
+        except CliError:
+            return None
 
 
 def credentials_path(directory: Path | None = None) -> Path:

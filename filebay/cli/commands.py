@@ -32,9 +32,11 @@ from filebay.cli.client_config import (
 from filebay.cli.downloader import Download, destination
 from filebay.cli.http_client import (
     EXIT_FAILURE,
+    EXIT_UNAUTHORIZED,
     ApiError,
     CliError,
     check,
+    json_of,
     network_error,
     open_client,
 )
@@ -161,12 +163,12 @@ def login(
     with open_client(url, None) as client:
         response = client.post("/api/auth/token", data={"username": username, "password": password})
         if response.status_code == 401:
-            raise CliError(f"login to {url} failed: wrong user name or password", 3)
-        jwt = check(response, 200, action="logging in").json()["access_token"]
+            raise CliError(f"login to {url} failed: wrong user name or password", EXIT_UNAUTHORIZED)
+        jwt = json_of(check(response, 200, action="logging in"), "access_token")["access_token"]
         response = client.post(
             "/api/tokens", json={"name": name}, headers={"Authorization": f"Bearer {jwt}"}
         )
-        created = check(response, 201, action="creating an API token").json()
+        created = json_of(check(response, 201, action="creating an API token"), "id", "token")
     credentials = Credentials(
         server=url,
         token=created["token"],
@@ -268,7 +270,7 @@ def upload(
                 failed.append((path, getattr(exc, "message", None) or str(exc)))
                 continue
             bar.finish()
-            out.print(f"{result.file_id}\t{result.name}", markup=False, highlight=False)
+            typer.echo(f"{result.file_id}\t{result.name}")
     for path, reason in failed:
         err.print(f"[red]failed:[/red] {escape(str(path))}: {escape(reason)}")
     if failed:
@@ -311,13 +313,18 @@ def ls(
                 params["q"] = query
             if cursor:
                 params["cursor"] = cursor
-            page = check(client.get("/api/files", params=params), 200, action="listing").json()
+            response = check(client.get("/api/files", params=params), 200, action="listing")
+            page = json_of(response, "items")
             items.extend(page["items"])
             cursor = page.get("next_cursor")
             if not every or not cursor:
                 break
     if as_json:
-        out.print_json(json.dumps({"items": items, "next_cursor": cursor}))
+        document = {"items": items, "next_cursor": cursor}
+        if out.is_terminal:
+            out.print_json(json.dumps(document))
+        else:
+            typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     table = Table(
         Column("id", no_wrap=True),
@@ -360,7 +367,8 @@ def get(
 ) -> None:
     """Download a file, resuming a partial download and checking its SHA-256."""
     with api(server, token) as (_conn, client):
-        record = check(client.get(f"/api/files/{file_id}"), 200, action=f"file {file_id}").json()
+        response = check(client.get(f"/api/files/{file_id}"), 200, action=f"file {file_id}")
+        record = json_of(response, "id", "name", "size", "sha256")
         dest = destination(str(record["name"]), output)
         if dest.exists() and not force:
             raise CliError(f"{dest} already exists; use --force to replace it")
@@ -379,7 +387,7 @@ def get(
     if result.resumed_from:
         err.print(f"resumed at byte {result.resumed_from}")
     err.print(f"saved {escape(str(result.path))} ({human_size(result.size)}, SHA-256 verified)")
-    out.print(str(result.path), markup=False, highlight=False)
+    typer.echo(str(result.path))
 
 
 @reports_errors
@@ -415,8 +423,8 @@ def rename(
     """Rename a file."""
     with api(server, token) as (_conn, client):
         response = client.patch(f"/api/files/{file_id}", json={"name": name})
-        record = check(response, 200, action=f"renaming {file_id}").json()
-    out.print(f"{record['id']}\t{record['name']}", markup=False, highlight=False)
+        record = json_of(check(response, 200, action=f"renaming {file_id}"), "id", "name")
+    typer.echo(f"{record['id']}\t{record['name']}")
 
 
 def register(app: typer.Typer) -> None:

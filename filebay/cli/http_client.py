@@ -79,6 +79,20 @@ def check(response: httpx.Response, *ok: int, action: str = "") -> httpx.Respons
     raise ApiError(response.status_code, error_detail(response), action)
 
 
+def json_of(response: httpx.Response, *keys: str) -> dict[str, Any]:
+    """The JSON object of a successful answer, which must hold ``keys``."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or any(key not in body for key in keys):
+        raise CliError(
+            f"unexpected answer to {response.request.method} {response.request.url.path} "
+            f"(HTTP {response.status_code}): is this a filebay server?"
+        )
+    return body
+
+
 def network_error(exc: httpx.HTTPError, server: str) -> CliError:
     """A transport failure as one line that names the server."""
     reason = str(exc) or type(exc).__name__

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from types import TracebackType
 
 from rich.console import Console
@@ -31,6 +33,10 @@ class TransferProgress:
             TransferSpeedColumn(),
             TimeRemainingColumn(),
             console=console,
+            # Results printed meanwhile go above the bars only when stdout is that terminal
+            # too; redirected (``> ids.txt``), they must stay on stdout.
+            redirect_stdout=_stdout_is_a_tty(),
+            redirect_stderr=False,
         )
         self._total: TaskID | None = None
         if total is not None and files > 1:
@@ -58,13 +64,18 @@ class TransferProgress:
         task = self._progress.add_task(escape(_shorten(name)), total=size)
         return FileBar(self, task)
 
-    def _set(self, task: TaskID, done: int, previous: int) -> None:
-        self._progress.update(task, completed=done)
+    def _set(self, task: TaskID, done: int, previous: int | None) -> None:
+        if previous is None:
+            # Where a resumed transfer starts is not speed: no sample for it.
+            self._progress.reset(task, completed=done)
+            previous = 0
+        else:
+            self._progress.update(task, completed=done)
         if self._total is not None:
             self._progress.update(self._total, advance=done - previous)
 
-    def _end(self, task: TaskID, size_on_success: int | None) -> None:
-        if size_on_success is None:
+    def _end(self, task: TaskID, ok: bool) -> None:
+        if not ok:
             self._progress.update(task, description=f"[red]{self._description(task)} (failed)")
         if self._hide_finished:
             self._progress.update(task, visible=False)
@@ -79,14 +90,21 @@ class FileBar:
     def __init__(self, owner: TransferProgress, task: TaskID) -> None:
         self._owner = owner
         self._task = task
-        self._done = 0
+        self._done: int | None = None
 
     def __call__(self, done: int) -> None:
         self._owner._set(self._task, done, self._done)
         self._done = done
 
     def finish(self, ok: bool = True) -> None:
-        self._owner._end(self._task, self._done if ok else None)
+        self._owner._end(self._task, ok)
+
+
+def _stdout_is_a_tty() -> bool:
+    try:
+        return os.isatty(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _shorten(name: str, width: int = 32) -> str:

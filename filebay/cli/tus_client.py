@@ -1,9 +1,9 @@
 """The tus 1.0.0 wire protocol, client side: create an upload, ask its offset, send a chunk.
 
 Each call either returns what the server said or raises one of a few outcomes the upload
-loop acts on: ``TryAgain`` (network error, 5xx, 409, 423: wait, ask the offset, continue),
-``ChecksumMismatch`` (460: send the chunk again), ``UploadGone`` (404/410: start over), or
-``ApiError`` (anything else: this file fails)."""
+loop acts on: ``TryAgain`` (network error, 5xx, 408, 409, 423, 429: wait, ask the offset,
+continue), ``ChecksumMismatch`` (460: send the chunk again), ``UploadGone`` (404/410: start
+over), or ``ApiError`` (anything else: this file fails)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from filebay.cli.http_client import CliError, check, error_detail, same_origin
 TUS_VERSION = "1.0.0"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 CHECKSUM_MISMATCH = 460
-#: Answers after which the same request may work: conflicts, locks, server trouble.
-RETRY_STATUSES = frozenset({409, 423, 429})
+#: Answers after which the same request may work: a body cut off as too slow (408), an
+#: offset conflict (409), a lock held by an earlier, broken request (423), rate limits (429).
+RETRY_STATUSES = frozenset({408, 409, 423, 429})
 
 
 class TryAgain(Exception):

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from filebay.cli.http_client import CliError, check, same_origin
+from filebay.cli.http_client import CliError, check, json_of, same_origin
 from filebay.cli.pacing import Backoff, RateLimiter
 from filebay.cli.tus_client import (
     ChecksumMismatch,
@@ -169,6 +169,7 @@ class _Upload:
         url: str = self._retrying(
             lambda: create_upload(self.up.client, self.up.endpoint, self.size, metadata)
         )
+        self.failures = 0
         self.up.state.put(self.key, url)
         return url
 
@@ -190,8 +191,7 @@ class _Upload:
             raise TryAgain(f"GET: HTTP {response.status_code}")
         if allow_missing and response.status_code == 404:
             return None
-        record: dict[str, Any] = check(response, 200, action="reading the uploaded record").json()
-        return record
+        return json_of(check(response, 200, action="reading the uploaded record"), "sha256")
 
     def _body(self, file: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
         """The PATCH body: pieces of the file, each counted once it has been handed on."""
@@ -267,6 +267,7 @@ class _Upload:
                         raise CliError("the server keeps losing the upload; giving up") from None
                     self.up.log(f"{self.path.name}: the server lost the upload; starting over")
                     url, offset = self._create(), 0
+                    self._hash_to(file, 0)
                     self.progress(0)
         return self._finish(url, resumed_from)
 

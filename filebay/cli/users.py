@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from filebay.auth.accounts import (
-    check_password,
-    check_role,
-    check_username,
-    delete_account,
-    update_account,
-)
-from filebay.auth.passwords import hash_password
-from filebay.catalog.sql import SqlCatalog
-from filebay.catalog.sql_users import SqlDirectory
 from filebay.config import Settings
 from filebay.errors import FilebayError
-from filebay.storage import open_blob_store
+
+if TYPE_CHECKING:  # the database stack loads only when a user command runs
+    from filebay.catalog.sql import SqlCatalog
+    from filebay.catalog.sql_users import SqlDirectory
 
 user_app = typer.Typer(help="Manage users (add, list, passwd, disable, enable, del).")
 console = Console()
@@ -37,6 +30,9 @@ Password = Annotated[
 
 
 def _run(action: Callable[[SqlCatalog, SqlDirectory, Settings], Awaitable[T]]) -> T:
+    from filebay.catalog.sql import SqlCatalog
+    from filebay.catalog.sql_users import SqlDirectory
+
     settings = Settings()
 
     async def run() -> T:
@@ -63,6 +59,9 @@ def add(
     ] = None,
 ) -> None:
     """Create a user."""
+
+    from filebay.auth.accounts import check_password, check_role, check_username
+    from filebay.auth.passwords import hash_password
 
     async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
         return await directory.create_user(
@@ -95,6 +94,8 @@ def list_users() -> None:
 def passwd(username: Username, password: Password) -> None:
     """Set a new password (ends the user's sessions)."""
 
+    from filebay.auth.accounts import update_account
+
     async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
         return await update_account(directory, username, password=password)
 
@@ -106,6 +107,8 @@ def passwd(username: Username, password: Password) -> None:
 def disable(username: Username) -> None:
     """Disable a user: logins, sessions and API tokens stop working."""
 
+    from filebay.auth.accounts import update_account
+
     async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
         return await update_account(directory, username, disabled=True)
 
@@ -116,6 +119,8 @@ def disable(username: Username) -> None:
 @user_app.command("enable")
 def enable(username: Username) -> None:
     """Enable a disabled user again."""
+
+    from filebay.auth.accounts import update_account
 
     async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
         return await update_account(directory, username, disabled=False)
@@ -132,6 +137,9 @@ def delete(
     """Delete a user and every file they own."""
     if not yes:
         typer.confirm(f"Delete {username} and all their files?", abort=True)
+
+    from filebay.auth.accounts import delete_account
+    from filebay.storage import open_blob_store
 
     async def action(catalog: SqlCatalog, directory: SqlDirectory, settings: Settings) -> Any:
         store, close = await open_blob_store(settings)
