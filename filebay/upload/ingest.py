@@ -69,11 +69,14 @@ class BlobIngest:
 
     async def finish(self) -> StoredBlob:
         """Write what is left, publish the blob, and say what was stored."""
-        if self._batch:
-            await self._flush()
         if self._pending is not None:
             await self._pending
             self._pending = None
+        if self._batch:
+            # The last batch is under 1 MiB: hashing it here costs less than a thread hop.
+            self._hash.update(self._batch)
+            await self._writer.write(self._batch)
+            self._batch = bytearray()
         await self._writer.commit()
         self._done = True
         return StoredBlob(self.key, self.size, self._hash.hexdigest())
