@@ -1,4 +1,4 @@
-"""The login page and the admin page."""
+"""The login page, the API tokens page and the admin page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from filebay.web.state import AdminDep, SettingsDep, TemplatesDep
+from filebay.web.state import AdminDep, PrincipalDep, SettingsDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,3 +40,10 @@ async def login_page(
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_page(request: Request, admin: AdminDep, templates: TemplatesDep) -> HTMLResponse:
     return templates.TemplateResponse(request, "admin.html", {"principal": admin})
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+async def tokens_page(
+    request: Request, principal: PrincipalDep, templates: TemplatesDep
+) -> HTMLResponse:
+    return templates.TemplateResponse(request, "tokens.html", {"principal": principal})

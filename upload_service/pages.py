@@ -1,4 +1,4 @@
-"""The home page: upload form and the list of files."""
+"""The home page: the upload panel and the "Uploaded files" tab."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from filebay.web.pages import render_file_list
 from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
+
+MIB = 1024 * 1024
+# Files larger than this go through tus (resumable after a dropped connection or a reload),
+# in PATCH requests of at most TUS_CHUNK_BYTES; smaller ones in one multipart POST.
+TUS_THRESHOLD_BYTES = 16 * MIB
+TUS_CHUNK_BYTES = 32 * MIB
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -33,4 +39,6 @@ async def home(
         templates,
         query,
         max_upload_bytes=settings.max_upload_bytes,
+        tus_threshold_bytes=TUS_THRESHOLD_BYTES,
+        tus_chunk_bytes=TUS_CHUNK_BYTES,
     )

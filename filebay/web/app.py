@@ -9,15 +9,20 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from filebay import __version__
 from filebay.config import Service, Settings
 from filebay.errors import FilebayError
+from filebay.observability.metrics import REGISTRY
+from filebay.observability.middleware import ObservabilityMiddleware
 from filebay.web.errors import install_error_handlers
 from filebay.web.format import install_filters
+from filebay.web.limits import BodyLimitMiddleware
+from filebay.web.origins import add_cors, browser_bases, page_origins
 from filebay.web.security import SecurityHeadersMiddleware
 from filebay.web.state import Services, get_services
 
@@ -54,6 +59,29 @@ def health_router() -> APIRouter:
     return router
 
 
+def docs_router(title: str) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/docs", response_class=HTMLResponse)
+    async def docs(request: Request) -> HTMLResponse:
+        templates: Jinja2Templates = request.app.state.templates
+        return templates.TemplateResponse(
+            request, "docs.html", {"title": title, "openapi_url": "/openapi.json"}
+        )
+
+    return router
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
 def build_app(
     settings: Settings,
     *,
@@ -85,14 +113,24 @@ def build_app(
         title=f"filebay {service.value}" if service != Service.all else "filebay",
         version=__version__,
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI from a CDN with an inline script; ours below
+        # serve the vendored copy under the strict CSP.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.templates = Jinja2Templates(directory=str(settings.templates_dir))
     install_filters(app.state.templates)
-    # Where the login page and the user admin live (another origin in the split shape).
-    app.state.templates.env.globals["auth_base"] = (settings.auth_url or "").rstrip("/")
+    # Where the pages find each service (other origins in the split shape).
+    app.state.templates.env.globals.update(browser_bases(settings))
     install_error_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, origins=page_origins(settings))
+    add_cors(app, settings)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.json_body_max_bytes)
+    # Outermost, so the request id and timing cover everything below, errors included.
+    app.add_middleware(ObservabilityMiddleware, service=service.value)
     app.include_router(health_router())
+    app.include_router(metrics_router())
+    app.include_router(docs_router(app.title))
     for router in routers:
         app.include_router(router)
     if settings.static_dir.is_dir():

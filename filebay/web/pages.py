@@ -1,4 +1,7 @@
-"""The server-rendered file list shared by the home page and the download page."""
+"""The file list shared by the home page and the download page.
+
+The first page is rendered on the server (it works without script and answers 503 when the
+catalog is down); the page's script then takes over from ``GET /api/files``."""
 
 from __future__ import annotations
 
@@ -23,7 +26,6 @@ async def render_file_list(
     **extra: Any,
 ) -> HTMLResponse:
     page = await catalog.list(principal.scope, query)
-    download_base = (settings.download_url or "").rstrip("/")
     return templates.TemplateResponse(
         request,
         template,
@@ -32,7 +34,6 @@ async def render_file_list(
             "next_cursor": page.next_cursor,
             "query": query,
             "principal": principal,
-            "download_base": download_base,
             **extra,
         },
     )

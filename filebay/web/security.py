@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# No inline script or style anywhere in our pages, so the policy can be strict.
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; object-src 'none'; frame-src 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'"
-)
+
+def page_csp(origins: Iterable[str] = ()) -> str:
+    """The pages' policy. No inline script or style anywhere in our pages, so it can be
+    strict; ``origins`` are the other services the UI calls and shows content of (split
+    shape). Scripts only ever come from the page's own origin."""
+    extra = "".join(f" {origin}" for origin in origins)
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'{extra}; "
+        f"img-src 'self' data: blob:{extra}; media-src 'self' blob:{extra}; object-src 'none'; "
+        f"frame-src 'self'{extra}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
+PAGE_CSP = page_csp()
 ALWAYS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
@@ -23,8 +33,9 @@ PAGES = {
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, origins: Iterable[str] = ()) -> None:
         self.app = app
+        self.pages = {**PAGES, "content-security-policy": page_csp(origins)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,7 +48,7 @@ class SecurityHeadersMiddleware:
                 for key, value in ALWAYS.items():
                     headers.setdefault(key, value)
                 if headers.get("content-type", "").startswith("text/html"):
-                    for key, value in PAGES.items():
+                    for key, value in self.pages.items():
                         headers.setdefault(key, value)
             await send(message)
 

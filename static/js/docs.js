@@ -1,0 +1,9 @@
+// Start Swagger UI from the vendored bundle (no CDN, no inline script: our CSP holds).
+const root = document.getElementById("swagger-ui");
+window.ui = window.SwaggerUIBundle({
+  url: root.dataset.openapiUrl,
+  dom_id: "#swagger-ui",
+  oauth2RedirectUrl: new URL(root.dataset.oauth2RedirectUrl, window.location.href).href,
+  deepLinking: true,
+  persistAuthorization: false,
+});
