@@ -53,6 +53,8 @@ class FileRecord:
     blob_key: str
     created_at: datetime
     updated_at: datetime
+    #: Has a usable share link (filled in by list; False elsewhere).
+    shared: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -46,6 +46,7 @@ def record_from_json(data: dict[str, Any]) -> FileRecord:
         blob_key=data["blob_key"],
         created_at=datetime.fromisoformat(data["created_at"]),
         updated_at=datetime.fromisoformat(data["updated_at"]),
+        shared=bool(data.get("shared", False)),
     )
 
 

@@ -7,9 +7,25 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import ColumnElement, delete, event, func, literal, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    event,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page
 from filebay.catalog.cursor import Cursor, decode_cursor, encode_cursor
@@ -37,8 +53,9 @@ def unavailable_on_db_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Await
     return wrapper
 
 
-def _to_record(row: FileRow) -> FileRecord:
+def _to_record(row: FileRow, shared: bool = False) -> FileRecord:
     return FileRecord(
+        shared=shared,
         id=row.id,
         owner=row.owner,
         name=row.name,
@@ -180,13 +197,14 @@ class SqlCatalog:
         stmt = select(FileRow).where(*conditions).order_by(*order).limit(query.limit + 1)
         async with self._session() as session:
             rows = list((await session.scalars(stmt)).all())
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
+            more = len(rows) > query.limit
+            rows = rows[: query.limit]
+            shared = await _shared_ids(session, [r.id for r in rows])
         next_cursor = None
         if more and rows:
             last = rows[-1]
             next_cursor = encode_cursor(Cursor(sort, getattr(last, sort.column), last.id))
-        return Page([_to_record(r) for r in rows], next_cursor)
+        return Page([_to_record(r, r.id in shared) for r in rows], next_cursor)
 
     @unavailable_on_db_errors
     async def rename(self, file_id: str, owner: str | None, name: str) -> FileRecord:
@@ -239,6 +257,23 @@ class SqlCatalog:
             for row in rows:
                 yield _to_record(row)
             last_id = rows[-1].id
+
+
+async def _shared_ids(session: AsyncSession, ids: list[str]) -> set[str]:
+    """Which of these files have a usable share link (one indexed query per page)."""
+    if not ids:
+        return set()
+    now = datetime.now(UTC)
+    found = await session.scalars(
+        select(ShareRow.file_id)
+        .where(
+            ShareRow.file_id.in_(ids),
+            or_(ShareRow.expires_at.is_(None), ShareRow.expires_at > now),
+            or_(ShareRow.max_downloads.is_(None), ShareRow.downloads < ShareRow.max_downloads),
+        )
+        .distinct()
+    )
+    return set(found.all())
 
 
 def _after(column: Any, cur: Cursor, descending: bool) -> ColumnElement[bool]:

@@ -247,6 +247,15 @@ class FileList {
     for (const [id, record] of this.records) this.rowOf(id)?.replaceWith(this.row(record));
   }
 
+  /** Change fields of one shown record (e.g. {shared: true}) and redraw its row. */
+  patch(id, fields) {
+    const record = this.records.get(id);
+    if (!record) return;
+    const updated = { ...record, ...fields };
+    this.records.set(id, updated);
+    this.rowOf(id)?.replaceWith(this.row(updated));
+  }
+
   row(record) {
     const created = new Date(record.created_at);
     const box = h("input", {
@@ -278,6 +287,7 @@ class FileList {
       icon(fileIcon(record.content_type, record.name), "file-icon text-body-secondary"),
       h("div", { class: "min-w-0" },
         h("span", { class: "file-name text-break" }, record.name),
+        record.shared ? h("span", { class: "badge text-bg-info ms-2 shared-badge", title: "Has an active share link" }, "shared") : null,
         // Phones hide the size and time columns: say it under the name.
         h("div", { class: "small text-body-secondary d-sm-none" },
           `${humanSize(record.size)} · ${relativeTime(created)}`)));
