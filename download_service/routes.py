@@ -7,24 +7,38 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from filebay.web.content import content_response
-from filebay.web.state import CatalogDep, PrincipalDep, StoreDep
+from filebay.web.openapi import AUTHENTICATED, content_responses, errors
+from filebay.web.presign import presigned_redirect
+from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/api/files", tags=["download"])
 
 
-@router.api_route("/{file_id}/content", methods=["GET", "HEAD"], summary="Download a file")
+@router.api_route(
+    "/{file_id}/content",
+    methods=["GET", "HEAD"],
+    summary="Download a file",
+    response_class=Response,
+    responses={**content_responses(), **errors(*AUTHENTICATED)},
+)
 async def file_content(
     file_id: str,
     request: Request,
     catalog: CatalogDep,
     store: StoreDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
     inline: Annotated[bool, Query(description="Inline for safe types (images, PDF…).")] = False,
     range: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
     if_range: Annotated[str | None, Header()] = None,
 ) -> Response:
     record = await catalog.get(file_id, principal.scope)
+    redirect = await presigned_redirect(
+        record, store, settings, method=request.method, if_none_match=if_none_match, inline=inline
+    )
+    if redirect is not None:
+        return redirect
     return await content_response(
         record,
         store,

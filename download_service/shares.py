@@ -22,6 +22,7 @@ from filebay.sharing import (
 )
 from filebay.web.content import content_response
 from filebay.web.disposition import can_inline
+from filebay.web.openapi import content_responses
 from filebay.web.ranges import if_range_allows, parse_range
 from filebay.web.state import (
     CatalogDep,
@@ -143,7 +144,13 @@ async def unlock(
     return response
 
 
-@router.api_route("/s/{token}/content", methods=["GET", "HEAD"], summary="A shared file's bytes")
+@router.api_route(
+    "/s/{token}/content",
+    methods=["GET", "HEAD"],
+    summary="A shared file's bytes",
+    response_class=Response,
+    responses=content_responses(),
+)
 async def share_content(
     token: str,
     request: Request,

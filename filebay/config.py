@@ -53,6 +53,17 @@ class Settings(BaseSettings):
         16 * 1024 * 1024, description="Multipart part size in bytes (5 MiB at least)."
     )
     s3_create_bucket: bool = Field(False, description="Create the bucket on start if missing.")
+    s3_presign_downloads: bool = Field(
+        False,
+        description="Answer file downloads with a redirect (302) to a presigned URL of the "
+        "bucket, so the bytes do not pass through the download service.",
+    )
+    s3_public_endpoint: str | None = Field(
+        None,
+        description="The S3 endpoint as browsers reach it, for presigned URLs "
+        "(default: FILEBAY_S3_ENDPOINT).",
+    )
+    s3_presign_seconds: int = Field(300, description="How long a presigned URL stays valid.")
     max_upload_bytes: int = Field(100 * GIB, description="Largest accepted upload, in bytes.")
     auth: str = Field("on", description="'on' requires a login; 'off' acts as admin (loopback).")
     admin_password: SecretStr | None = Field(
@@ -83,6 +94,16 @@ class Settings(BaseSettings):
     port: int | None = None
     service: Service = Service.all
     metadata_url: str | None = Field(None, description="Metadata service base URL (split shape).")
+    metadata_internal_url: str | None = Field(
+        None,
+        description="How services reach the metadata service, where that differs from "
+        "FILEBAY_METADATA_URL, the browser's (Compose: http://metadata:8002).",
+    )
+    auth_internal_url: str | None = Field(
+        None,
+        description="How services fetch the auth service's public keys, where that differs "
+        "from FILEBAY_AUTH_URL, the browser's (Compose: http://auth:8004).",
+    )
     download_url: str | None = Field(None, description="Public base URL of the download service.")
     service_token: SecretStr | None = Field(
         None, description="Shared secret between services; generated into the data dir if unset."
@@ -104,7 +125,10 @@ class Settings(BaseSettings):
         60.0, description="An upload body that sends nothing for this long is cut off (408)."
     )
     min_upload_rate: int = Field(
-        1024, description="Bytes/s an upload must average over each 30 s window (408 below)."
+        1024, description="Bytes/s an upload must average over each rate window (408 below)."
+    )
+    min_upload_rate_window: float = Field(
+        30.0, gt=0, description="Seconds over which FILEBAY_MIN_UPLOAD_RATE is averaged."
     )
     trust_proxy: str | None = Field(
         None,

@@ -49,7 +49,8 @@ async def ensure_admin(directory: Directory, settings: Settings) -> None:
 
 
 def _remote_keys(settings: Settings) -> KeySource:
-    return RemoteJwks(settings.auth_url or DEFAULT_AUTH_URL)
+    # The browser's URL and the services' own way there differ behind Compose or a proxy.
+    return RemoteJwks(settings.auth_internal_url or settings.auth_url or DEFAULT_AUTH_URL)
 
 
 async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = False) -> Services:
@@ -85,7 +86,7 @@ async def open_remote(settings: Settings) -> Services:
     """Upload and download: the catalog is the metadata service, keys come from auth."""
     store, close_store = await open_blob_store(settings)
     catalog = HttpCatalog(
-        settings.metadata_url or DEFAULT_METADATA_URL,
+        settings.metadata_internal_url or settings.metadata_url or DEFAULT_METADATA_URL,
         settings.resolved_service_token(),
         timeout=settings.catalog_timeout,
     )

@@ -107,7 +107,9 @@ async def update_account(
         raise Conflict("the last enabled admin cannot be demoted or disabled")
     return await directory.update_user(
         username,
-        password_hash=await hash_password(check_password(password)) if password else None,
+        password_hash=(
+            await hash_password(check_password(password)) if password is not None else None
+        ),
         role=check_role(role) if role is not None else None,
         quota_bytes=quota_bytes,
         disabled=disabled,

@@ -31,15 +31,23 @@ from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page
 from filebay.catalog.cursor import Cursor, decode_cursor, encode_cursor
 from filebay.catalog.migrate import migrate
 from filebay.catalog.models import FileRow, ShareRow, UserRow
-from filebay.errors import CatalogUnavailable, NotFound, QuotaExceeded
+from filebay.errors import BadRequest, CatalogUnavailable, NotFound, QuotaExceeded
 from filebay.ids import is_valid_id
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def _refused_value(exc: DBAPIError) -> bool:
+    """The database refused a value the caller sent (SQLSTATE class 22, "data exception":
+    a NUL character in text on PostgreSQL, a number out of range), rather than being down."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
 def unavailable_on_db_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """A database that is down or unreachable is a 503, not a 500."""
+    """A database that is down or unreachable is a 503, not a 500; a value it refuses is
+    the caller's 400, not an outage."""
 
     @wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -47,7 +55,11 @@ def unavailable_on_db_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Await
             return await fn(*args, **kwargs)
         except IntegrityError:
             raise
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+        except DBAPIError as exc:
+            if _refused_value(exc):
+                raise BadRequest("a value contains characters or numbers not allowed") from exc
+            raise CatalogUnavailable() from exc
+        except (OSError, ConnectionError) as exc:
             raise CatalogUnavailable() from exc
 
     return wrapper

@@ -96,11 +96,13 @@ class SqlUploads:
     @unavailable_on_db_errors
     async def renew_lock(self, upload_id: str, token: str, lease_seconds: int) -> None:
         async with self._session.begin() as db:
-            await db.execute(
+            result = await db.execute(
                 update(UploadRow)
                 .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
                 .values(locked_until=datetime.now(UTC) + timedelta(seconds=lease_seconds))
             )
+            if result.rowcount == 0:
+                raise UploadLocked("the upload's lease was lost")
 
     @unavailable_on_db_errors
     async def advance_upload(

@@ -49,7 +49,8 @@ class UploadSessions(Protocol):
     ) -> UploadSession:
         """Take the upload's write lease; ``UploadLocked`` while another request holds it."""
 
-    async def renew_lock(self, upload_id: str, token: str, lease_seconds: int) -> None: ...
+    async def renew_lock(self, upload_id: str, token: str, lease_seconds: int) -> None:
+        """Extend the lease; ``UploadLocked`` when it was lost (another request took over)."""
 
     async def advance_upload(
         self, upload_id: str, token: str, offset: int, expires_at: datetime

@@ -10,6 +10,7 @@ from filebay.storage.base import (
     BlobStore,
     BlobWriter,
     LocalPaths,
+    Presigning,
     StagedWriter,
     Staging,
     Sweepable,
@@ -21,6 +22,7 @@ __all__ = [
     "BlobStore",
     "BlobWriter",
     "LocalPaths",
+    "Presigning",
     "StagedWriter",
     "Staging",
     "Sweepable",
@@ -47,6 +49,7 @@ async def open_blob_store(settings: Settings) -> tuple[BlobStore, Callable[[], A
             region=settings.s3_region,
             prefix=settings.s3_prefix,
             part_size=settings.s3_part_size,
+            public_endpoint=settings.s3_public_endpoint,
         )
         await store.start()
         if settings.s3_create_bucket:

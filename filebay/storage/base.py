@@ -64,6 +64,16 @@ class Sweepable(Protocol):
 
 
 @runtime_checkable
+class Presigning(Protocol):
+    """Optional power: a URL that lets its holder GET one blob straight from the store."""
+
+    async def presign_get(
+        self, key: str, *, expires: int, disposition: str, content_type: str
+    ) -> str:
+        """A time-limited URL whose answer carries ``disposition`` and ``content_type``."""
+
+
+@runtime_checkable
 class LocalPaths(Protocol):
     """Optional power: the blob is a file on this machine (lets download use sendfile paths)."""
 

@@ -43,6 +43,18 @@ def _translate(exc: Exception) -> Exception:
     return StorageUnavailable(f"blob store unreachable: {exc}")
 
 
+def _take(buffer: bytearray, size: int) -> bytes:
+    """The first ``size`` bytes of ``buffer``, removed from it, copied once."""
+    with memoryview(buffer) as view:
+        part = bytes(view[:size])
+    del buffer[:size]
+    return part
+
+
+def _parts_size(parts: list[dict[str, Any]]) -> int:
+    return sum(int(p["Size"]) for p in parts)
+
+
 @contextlib.asynccontextmanager
 async def _s3_errors() -> AsyncIterator[None]:
     try:
@@ -66,9 +78,7 @@ class S3BlobWriter:
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         self._buffer += data
         while len(self._buffer) >= self._store.part_size:
-            part = bytes(self._buffer[: self._store.part_size])
-            del self._buffer[: self._store.part_size]
-            await self._upload_part(part)
+            await self._upload_part(_take(self._buffer, self._store.part_size))
 
     async def _upload_part(self, part: bytes) -> None:
         client = self._store.client
@@ -135,10 +145,14 @@ class _StageState:
     parts: list[dict[str, Any]] = field(default_factory=list)  # PartNumber, ETag, Size
     tail_key: str | None = None
     tail_size: int = 0
+    #: The state before the last ``sync`` (parts, tail_key, tail_size). The catalog advances
+    #: the offset only after a sync, and that step can fail (metadata service down), so the
+    #: next request may start from the older offset: its parts and tail are kept for it.
+    previous: dict[str, Any] | None = None
 
     @property
     def parts_size(self) -> int:
-        return sum(int(p["Size"]) for p in self.parts)
+        return _parts_size(self.parts)
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__).encode()
@@ -156,8 +170,12 @@ class S3StagedWriter:
         self._store = store
         self._key = key
         self._state = state
+        # Where this writer started (what ``truncate`` goes back to) and the tail objects the
+        # stored state names (the ones a ``sync`` no longer needs are deleted).
         self._base_parts = list(state.parts)
+        self._base_tail_key = state.tail_key
         self._base_tail = tail
+        self._tails = {state.tail_key, (state.previous or {}).get("tail_key")} - {None}
         self._buffer = bytearray(tail)
 
     @property
@@ -167,8 +185,7 @@ class S3StagedWriter:
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         self._buffer += data
         while len(self._buffer) >= self._store.part_size:
-            part = bytes(self._buffer[: self._store.part_size])
-            del self._buffer[: self._store.part_size]
+            part = _take(self._buffer, self._store.part_size)
             number = len(self._state.parts) + 1
             async with _s3_errors():
                 answer = await self._store.client.upload_part(
@@ -183,25 +200,45 @@ class S3StagedWriter:
             )
 
     async def sync(self) -> int:
-        store, old_tail = self._store, self._state.tail_key
+        store = self._store
         new_tail = store.staging_key(self._key, f"tail-{new_id()[:12]}")
         async with _s3_errors():
             await store.client.put_object(
                 Bucket=store.bucket, Key=new_tail, Body=bytes(self._buffer)
             )
+            self._state.previous = {
+                "parts": list(self._base_parts),
+                "tail_key": self._base_tail_key,
+                "tail_size": len(self._base_tail),
+            }
             self._state.tail_key, self._state.tail_size = new_tail, len(self._buffer)
             await store.put_state(self._key, self._state)
-            if old_tail:
-                await store.client.delete_object(Bucket=store.bucket, Key=old_tail)
-        self._base_parts, self._base_tail = list(self._state.parts), bytes(self._buffer)
+            needed = {new_tail, self._base_tail_key}
+            for old in self._tails - needed:
+                await store.client.delete_object(Bucket=store.bucket, Key=old)
+        self._tails = needed - {None}
+        self._base_parts, self._base_tail_key = list(self._state.parts), new_tail
+        self._base_tail = bytes(self._buffer)
         return self.size
 
     async def truncate(self, size: int) -> None:
-        # Only ever back to where this writer started (a chunk that failed its checksum).
+        """Back to ``size``: where this writer started (a chunk that failed its checksum), or
+        where the request before the last ``sync`` left it (that sync was never acknowledged).
+        Completed parts cannot be read back, so nothing older can be restored."""
+        if size < _parts_size(self._base_parts):
+            previous = self._state.previous
+            if previous is None or size < _parts_size(previous["parts"]):
+                raise ValueError("cannot truncate into completed parts")
+            self._base_parts = list(previous["parts"])
+            self._base_tail_key = previous["tail_key"]
+            self._base_tail = await self._store.read_tail(
+                previous["tail_key"], previous["tail_size"]
+            )
+            self._state.previous = None
+        keep = size - _parts_size(self._base_parts)
+        if keep > len(self._base_tail):
+            raise ValueError("cannot truncate past the staged bytes")
         self._state.parts = list(self._base_parts)
-        keep = size - self._state.parts_size
-        if keep < 0:
-            raise ValueError("cannot truncate into completed parts")
         self._buffer = bytearray(self._base_tail[:keep])
 
     async def close(self) -> None:
@@ -217,14 +254,17 @@ class S3BlobStore:
         region: str | None = None,
         prefix: str = "",
         part_size: int = 16 * 1024 * 1024,
+        public_endpoint: str | None = None,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.part_size = max(MIN_PART, part_size)
         self._endpoint = endpoint
         self._region = region
+        self._public_endpoint = public_endpoint
         self._stack = AsyncExitStack()
         self._client: Any = None
+        self._presigner: Any = None
 
     async def start(self) -> None:
         session = get_session()
@@ -233,12 +273,26 @@ class S3BlobStore:
             read_timeout=30,
             retries={"max_attempts": 2, "mode": "standard"},
             max_pool_connections=50,
+            # SigV4 everywhere, presigned URLs included (botocore's default for those is the
+            # old SigV2, which newer AWS regions and some S3-compatible stores refuse).
+            signature_version="s3v4",
         )
         self._client = await self._stack.enter_async_context(
             session.create_client(
                 "s3", endpoint_url=self._endpoint, region_name=self._region, config=config
             )
         )
+        self._presigner = self._client
+        if self._public_endpoint and self._public_endpoint != self._endpoint:
+            # A signature covers the host: URLs for browsers are signed for the public one.
+            self._presigner = await self._stack.enter_async_context(
+                session.create_client(
+                    "s3",
+                    endpoint_url=self._public_endpoint,
+                    region_name=self._region,
+                    config=config,
+                )
+            )
 
     async def close(self) -> None:
         await self._stack.aclose()
@@ -266,8 +320,11 @@ class S3BlobStore:
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket"):
                 raise _translate(exc) from exc
+            location = {}
+            if self._region and self._region != "us-east-1":
+                location["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
             async with _s3_errors():
-                await self.client.create_bucket(Bucket=self.bucket)
+                await self.client.create_bucket(Bucket=self.bucket, **location)
         except (BotoCoreError, OSError) as exc:
             raise _translate(exc) from exc
 
@@ -281,9 +338,14 @@ class S3BlobStore:
     async def _read_key(self, s3_key: str, start: int, end: int | None) -> AsyncIterator[bytes]:
         if end is not None and end <= start:
             return
-        ranged = f"bytes={start}-{'' if end is None else end - 1}"
+        # No Range for the whole blob: "bytes=0-" of an empty object is unsatisfiable (416).
+        ranged = (
+            {}
+            if start == 0 and end is None
+            else {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
+        )
         async with _s3_errors():
-            answer = await self.client.get_object(Bucket=self.bucket, Key=s3_key, Range=ranged)
+            answer = await self.client.get_object(Bucket=self.bucket, Key=s3_key, **ranged)
         body = answer["Body"]
         try:
             async with _s3_errors():
@@ -301,9 +363,30 @@ class S3BlobStore:
         async with _s3_errors():
             await self.client.delete_object(Bucket=self.bucket, Key=self.blob_key(key))
 
-    async def ping(self) -> None:
+    async def presign_get(
+        self, key: str, *, expires: int, disposition: str, content_type: str
+    ) -> str:
+        """A GET URL for the blob, valid ``expires`` seconds; S3 answers it with our
+        Content-Disposition and Content-Type (``response-content-*`` parameters)."""
+        params = {
+            "Bucket": self.bucket,
+            "Key": self.blob_key(key),
+            "ResponseContentDisposition": disposition,
+            "ResponseContentType": content_type,
+            "ResponseCacheControl": "private, no-cache",
+        }
         async with _s3_errors():
-            await self.client.head_bucket(Bucket=self.bucket)
+            url: str = await self._presigner.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=expires
+            )
+        return url
+
+    async def ping(self) -> None:
+        try:
+            async with _s3_errors():
+                await self.client.head_bucket(Bucket=self.bucket)
+        except BlobNotFound as exc:
+            raise StorageUnavailable(f"bucket {self.bucket!r} does not exist") from exc
 
     async def _list(self, prefix: str) -> AsyncIterator[dict[str, Any]]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -336,10 +419,11 @@ class S3BlobStore:
         blob, _, upload_id = key.partition(":")
         if not upload_id:
             return
-        async with _s3_errors():
-            await self.client.abort_multipart_upload(
-                Bucket=self.bucket, Key=self.blob_key(blob), UploadId=upload_id
-            )
+        with contextlib.suppress(BlobNotFound):  # already gone (NoSuchUpload): fine
+            async with _s3_errors():
+                await self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.blob_key(blob), UploadId=upload_id
+                )
 
     # --- staging (tus) ---
 
@@ -357,10 +441,13 @@ class S3BlobStore:
         return _StageState(**json.loads(raw))
 
     async def _tail(self, state: _StageState) -> bytes:
-        if not state.tail_key or state.tail_size == 0:
+        return await self.read_tail(state.tail_key, state.tail_size)
+
+    async def read_tail(self, tail_key: str | None, size: int) -> bytes:
+        if not tail_key or size == 0:
             return b""
         async with _s3_errors():
-            answer = await self.client.get_object(Bucket=self.bucket, Key=state.tail_key)
+            answer = await self.client.get_object(Bucket=self.bucket, Key=tail_key)
             return bytes(await answer["Body"].read())
 
     async def create_staged(self, key: str) -> None:

@@ -24,11 +24,14 @@ from filebay.errors import (
     BlobNotFound,
     ChecksumMismatch,
     ClientGone,
+    FilebayError,
     Gone,
     NotFound,
     OffsetMismatch,
     QuotaExceeded,
+    RequestTimeout,
     TooLarge,
+    UploadLocked,
 )
 from filebay.ids import new_id
 from filebay.names import clean_name, guess_content_type
@@ -36,8 +39,11 @@ from filebay.storage.base import BlobStore, StagedWriter, Staging
 
 log = logging.getLogger("filebay.tus")
 
-LEASE_SECONDS = 60
-RENEW_EVERY = 20.0
+# A PATCH holds its upload by a lease that it renews while bytes keep coming. A request that
+# died with its server (or whose client went silent) stops renewing, and the upload is free
+# again this long after: tus clients retry a 423 for a few seconds, not for minutes.
+LEASE_SECONDS = 10
+RENEW_EVERY = 3.0
 BATCH_BYTES = 1024 * 1024
 
 
@@ -118,8 +124,23 @@ class TusService:
             await self.terminate(upload_id, scope)
             raise Gone()
         if session.offset == session.length:
-            # A crash between the last write and the record: finish it now.
-            record = await self._finish(session, quota_bytes)
+            # A crash between the last write and the record: finish it now, holding the
+            # lease, for the PATCH that wrote the last byte may be finishing it right now.
+            token = new_id()
+            try:
+                session = await self._uploads.lock_upload(
+                    upload_id, session.owner, token, LEASE_SECONDS
+                )
+            except UploadLocked:
+                return Progress(session.offset, session.length, None), session.metadata_header
+            except NotFound:  # that PATCH has just finished it
+                record = await self._catalog.get(upload_id, scope)
+                return Progress(record.size, record.size, None, record), ""
+            try:
+                record = await self._finish(session, quota_bytes, token)
+            finally:
+                with contextlib.suppress(Exception):
+                    await self._uploads.unlock_upload(upload_id, token)
             return Progress(session.length, session.length, None, record), ""
         return Progress(session.offset, session.length, session.expires_at), (
             session.metadata_header
@@ -149,7 +170,7 @@ class TusService:
             expires = self._expires()
             await self._uploads.advance_upload(upload_id, token, size, expires)
             if size == session.length:
-                record = await self._finish(replace(session, offset=size), quota_bytes)
+                record = await self._finish(replace(session, offset=size), quota_bytes, token)
                 return Progress(size, session.length, None, record)
             return Progress(size, session.length, expires)
         except Gone:
@@ -178,19 +199,20 @@ class TusService:
                     received += len(chunk)
                     if received > room:
                         raise TooLarge("the body goes past Upload-Length")
+                    if time.monotonic() - renewed > RENEW_EVERY:
+                        # Before writing: UploadLocked if another request took the upload
+                        # over while this one was silent.
+                        await self._uploads.renew_lock(session.id, token, LEASE_SECONDS)
+                        renewed = time.monotonic()
                     batch += chunk
                     if len(batch) >= BATCH_BYTES:
                         await self._flush(writer, hasher, batch)
                         batch = bytearray()
-                        if time.monotonic() - renewed > RENEW_EVERY:
-                            await self._uploads.renew_lock(session.id, token, LEASE_SECONDS)
-                            renewed = time.monotonic()
                 if batch:
                     await self._flush(writer, hasher, batch)
-            except ClientGone:
-                if batch and hasher is None:
-                    await self._flush(writer, hasher, batch)
-                await self._keep_what_arrived(session, token, writer, checksum is not None)
+            except (ClientGone, RequestTimeout):
+                # Gone, or cut off for stalling: the same to tus, which resumes from here.
+                await self._keep_what_arrived(session, token, writer, batch, checksum is not None)
                 raise
             except (TooLarge, OSError, asyncio.CancelledError):
                 await writer.truncate(session.offset)
@@ -217,24 +239,54 @@ class TusService:
             await hashed
 
     async def _keep_what_arrived(
-        self, session: UploadSession, token: str, writer: StagedWriter, checksummed: bool
+        self,
+        session: UploadSession,
+        token: str,
+        writer: StagedWriter,
+        batch: bytearray,
+        checksummed: bool,
     ) -> None:
         """The client went away: keep the bytes that arrived (tus resumes from there), unless
         the chunk carried a checksum that can no longer be checked."""
         try:
+            # Only while this request still holds the upload: a silent client's request may
+            # have lost it to the client's next one, whose bytes must not be touched.
+            await self._uploads.renew_lock(session.id, token, LEASE_SECONDS)
             if checksummed:
                 await writer.truncate(session.offset)
                 return
+            if batch:
+                await writer.write(batch)
             size = await writer.sync()
             await self._uploads.advance_upload(session.id, token, size, self._expires())
         except Exception:  # best effort: the offset stays where it was, which is safe
             log.warning("could not keep the partial chunk of upload %s", session.id)
 
-    async def _finish(self, session: UploadSession, quota_bytes: int | None) -> FileRecord:
-        """Publish, hash and record a complete upload (idempotent after a crash).
+    async def _finish(
+        self, session: UploadSession, quota_bytes: int | None, token: str
+    ) -> FileRecord:
+        """Publish, hash and record a complete upload (idempotent after a crash), holding the
+        upload's lease ``token`` all along: hashing a large file outlasts a lease."""
+        heartbeat = asyncio.create_task(self._renew_every(session.id, token))
+        try:
+            return await self._publish_and_record(session, quota_bytes)
+        finally:
+            heartbeat.cancel()
+            await asyncio.wait([heartbeat])
 
-        The staged bytes are published first and hashed from the blob: every backend can read
-        a blob back, while an S3 multipart upload cannot be read before it is completed."""
+    async def _renew_every(self, upload_id: str, token: str) -> None:
+        try:
+            while True:
+                await asyncio.sleep(RENEW_EVERY)
+                await self._uploads.renew_lock(upload_id, token, LEASE_SECONDS)
+        except FilebayError as exc:  # the session is gone, or the catalog is down: go on
+            log.debug("lease of upload %s not renewed: %s", upload_id, exc)
+
+    async def _publish_and_record(
+        self, session: UploadSession, quota_bytes: int | None
+    ) -> FileRecord:
+        """The staged bytes are published first and hashed from the blob: every backend can
+        read a blob back, while an S3 multipart upload cannot be read before it is completed."""
         try:
             await self._store.publish_staged(session.id)
         except BlobNotFound:

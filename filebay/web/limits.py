@@ -12,7 +12,6 @@ from filebay.errors import RequestTimeout
 
 # Uploads stream and count their own bytes against FILEBAY_MAX_UPLOAD_BYTES.
 UPLOAD_PATHS = ("/api/upload/", "/api/tus")
-RATE_WINDOW = 30.0
 
 
 def _is_upload(scope: Scope) -> bool:
@@ -70,11 +69,11 @@ async def _too_large(send: Send) -> None:
 
 
 async def paced(
-    chunks: AsyncIterator[bytes], idle_seconds: float, min_rate: int
+    chunks: AsyncIterator[bytes], idle_seconds: float, min_rate: int, window: float = 30.0
 ) -> AsyncIterator[bytes]:
     """Pass ``chunks`` through, cutting off a body that stalls for ``idle_seconds`` or
-    averages less than ``min_rate`` bytes/s over a window: a slow client must not hold a
-    connection, a temp file and a worker slot for ever."""
+    averages less than ``min_rate`` bytes/s over ``window`` seconds: a slow client must not
+    hold a connection, a temp file and a worker slot for ever."""
     window_start = time.monotonic()
     window_bytes = 0
     iterator = aiter(chunks)
@@ -87,7 +86,7 @@ async def paced(
             raise RequestTimeout() from exc
         window_bytes += len(chunk)
         elapsed = time.monotonic() - window_start
-        if elapsed >= RATE_WINDOW:
+        if elapsed >= window:
             if window_bytes < min_rate * elapsed:
                 raise RequestTimeout()
             window_start, window_bytes = time.monotonic(), 0

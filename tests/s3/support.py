@@ -1,0 +1,98 @@
+"""Helpers of the S3 and deployment tests: HTTP clients, tus requests, fresh databases."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import secrets
+import time
+from collections.abc import Callable, Iterator
+
+import asyncpg
+import httpx
+
+from tests.conftest import PG_ADMIN_DSN
+
+TUS = "1.0.0"
+OFFSET_TYPE = "application/offset+octet-stream"
+
+
+def _refuse_500(response: httpx.Response) -> None:
+    assert response.status_code != 500, (
+        f"{response.request.method} {response.request.url} answered 500: {response.read()!r}"
+    )
+
+
+def client(timeout: float = 30.0) -> httpx.Client:
+    """An httpx client that fails the test on any 500 (503 and 507 are answers on purpose)."""
+    return httpx.Client(timeout=timeout, event_hooks={"response": [_refuse_500]})
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tus_create(http: httpx.Client, base: str, name: str, length: int) -> str:
+    """A new tus upload; its URL."""
+    meta = f"filename {base64.b64encode(name.encode()).decode()}"
+    answer = http.post(
+        f"{base}/api/tus/",
+        headers={"Tus-Resumable": TUS, "Upload-Length": str(length), "Upload-Metadata": meta},
+    )
+    assert answer.status_code == 201, answer.text
+    location = answer.headers["Location"]
+    return location if location.startswith("http") else f"{base}{location}"
+
+
+def tus_patch(
+    http: httpx.Client, url: str, offset: int, chunk: bytes, checksum: str | None = None
+) -> httpx.Response:
+    headers = {"Tus-Resumable": TUS, "Upload-Offset": str(offset), "Content-Type": OFFSET_TYPE}
+    if checksum is not None:
+        headers["Upload-Checksum"] = checksum
+    return http.patch(url, headers=headers, content=chunk)
+
+
+def tus_offset(http: httpx.Client, url: str) -> int:
+    answer = http.head(url, headers={"Tus-Resumable": TUS})
+    assert answer.status_code == 200, answer.status_code
+    return int(answer.headers["Upload-Offset"])
+
+
+def sha1_checksum(chunk: bytes) -> str:
+    return "sha1 " + base64.b64encode(hashlib.sha1(chunk).digest()).decode()
+
+
+def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    start = time.monotonic()
+    response = call()
+    return response, time.monotonic() - start
+
+
+def wait_until(probe: Callable[[], bool], bound: float, what: str) -> None:
+    deadline = time.monotonic() + bound
+    while not probe():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {bound} s: {what}")
+        time.sleep(0.1)
+
+
+async def _pg(statement: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def fresh_database(prefix: str = "filebay_s3") -> Iterator[str]:
+    """A PostgreSQL database of the caller's own, dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

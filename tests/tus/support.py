@@ -1,0 +1,283 @@
+"""Helpers of the tus tests: a deployment with logins on, its users, raw tus requests."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+
+from tests.servers import Deployment, ServerProcess, free_port
+
+TUS = "1.0.0"
+OFFSET_TYPE = "application/offset+octet-stream"
+ADMIN_PASSWORD = "tus-admin-password-0123"
+PASSWORD = "tus-user-password-0123"
+MAX_UPLOAD = 32 * 1024 * 1024
+TINY_QUOTA = 1000
+
+# Every tus deployment: logins on, a known admin, a small maximum upload size.
+AUTH_ENV = {
+    "FILEBAY_AUTH": "on",
+    "FILEBAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "FILEBAY_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
+    "FILEBAY_LOG_LEVEL": "warning",
+}
+CRASH_MARKERS = ("Traceback (most recent call last)", "Exception in ASGI application")
+
+
+def _refuse_500(response: httpx.Response) -> None:
+    assert response.status_code < 500, (
+        f"{response.request.method} {response.request.url} answered {response.status_code}"
+    )
+
+
+def client(timeout: float = 30.0) -> httpx.Client:
+    """An httpx client that keeps no cookies and fails on any 5xx."""
+    return httpx.Client(timeout=timeout, event_hooks={"response": [_refuse_500]})
+
+
+def b64(text: str | bytes) -> str:
+    raw = text.encode() if isinstance(text, str) else text
+    return base64.b64encode(raw).decode("ascii")
+
+
+def metadata_header(metadata: dict[str, str]) -> str:
+    """``Upload-Metadata``: ``key base64(value)`` pairs; a key alone for an empty value."""
+    return ",".join(f"{k} {b64(v)}" if v else k for k, v in metadata.items())
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def random_file(path: Path, size: int) -> Path:
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def wait_for(probe: Callable[[], bool], bound: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + bound
+    while not probe():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {bound:.1f} s: {what}")
+        time.sleep(interval)
+
+
+def upload_id(location: str) -> str:
+    return urlsplit(location).path.rstrip("/").rsplit("/", 1)[1]
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+async def _pg_execute(dsn: str, statement: str) -> None:
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def fresh_database(pg_url: str) -> Iterator[str]:
+    """A new, empty database beside ``pg_url`` (a shared one may already hold users, and the
+    first admin is only created on an empty one), dropped afterwards."""
+    server = pg_url.rpartition("/")[0]
+    admin_dsn = server.replace("postgresql+asyncpg://", "postgresql://", 1) + "/postgres"
+    name = f"filebay_tus_{secrets.token_hex(4)}"
+    asyncio.run(_pg_execute(admin_dsn, f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        asyncio.run(_pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# --- a deployment with users ---------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    """A running deployment with logins on, and bearer JWTs for its users."""
+
+    deployment: Deployment
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> str:
+        return self.deployment.shape
+
+    @property
+    def data_dir(self) -> Path:
+        return self.deployment.data_dir
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.deployment.upload}/api/tus/"
+
+    @property
+    def upload_process(self) -> ServerProcess:
+        return self.deployment.processes.get("upload") or self.deployment.processes["all"]
+
+    def auth(self, user: str = "alice") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def tus(self, user: str = "alice", **extra: str) -> dict[str, str]:
+        return {**self.auth(user), "Tus-Resumable": TUS, **extra}
+
+    def url(self, location_or_id: str, base: str | None = None) -> str:
+        path = location_or_id if "/" in location_or_id else f"/api/tus/{location_or_id}"
+        return f"{base or self.deployment.upload}{urlsplit(path).path}"
+
+    def login(self, user: str, password: str) -> str:
+        with client() as c:
+            r = c.post(
+                f"{self.deployment.auth}/api/auth/token",
+                data={"username": user, "password": password},
+            )
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
+    def add_user(self, user: str, quota_bytes: int | None = None) -> None:
+        body: dict[str, object] = {"username": user, "password": PASSWORD, "role": "user"}
+        if quota_bytes is not None:
+            body["quota_bytes"] = quota_bytes
+        with client() as c:
+            r = c.post(f"{self.deployment.auth}/api/users", json=body, headers=self.auth("admin"))
+        assert r.status_code == 201, r.text
+        self.tokens[user] = self.login(user, PASSWORD)
+
+    def api_token(self, user: str) -> str:
+        with client() as c:
+            r = c.post(
+                f"{self.deployment.auth}/api/tokens",
+                json={"name": f"tus-{secrets.token_hex(3)}"},
+                headers=self.auth(user),
+            )
+        assert r.status_code == 201, r.text
+        return str(r.json()["token"])
+
+    # tus, raw
+
+    def create(
+        self,
+        length: int,
+        user: str = "alice",
+        metadata: dict[str, str] | None = None,
+        base: str | None = None,
+    ) -> str:
+        """POST a new upload; its absolute URL."""
+        headers = self.tus(user, **{"Upload-Length": str(length)})
+        if metadata:
+            headers["Upload-Metadata"] = metadata_header(metadata)
+        with client() as c:
+            r = c.post(f"{base or self.deployment.upload}/api/tus/", headers=headers)
+        assert r.status_code == 201, r.text
+        return self.url(r.headers["Location"], base)
+
+    def patch(
+        self, url: str, offset: int, data: bytes, user: str = "alice", **extra: str
+    ) -> httpx.Response:
+        headers = self.tus(user, **{"Upload-Offset": str(offset), "Content-Type": OFFSET_TYPE})
+        with client() as c:
+            return c.patch(url, headers={**headers, **extra}, content=data)
+
+    def head(self, url: str, user: str = "alice") -> httpx.Response:
+        with client() as c:
+            return c.head(url, headers=self.tus(user))
+
+    def offset(self, url: str, user: str = "alice") -> int:
+        r = self.head(url, user)
+        assert r.status_code == 200, r.status_code
+        return int(r.headers["Upload-Offset"])
+
+    def record(self, file_id: str, user: str = "alice") -> dict[str, object]:
+        with client() as c:
+            r = c.get(f"{self.deployment.metadata}/api/files/{file_id}", headers=self.auth(user))
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def content(self, file_id: str, user: str = "alice") -> bytes:
+        with client(timeout=60) as c:
+            r = c.get(
+                f"{self.deployment.download}/api/files/{file_id}/content", headers=self.auth(user)
+            )
+        assert r.status_code == 200, r.text
+        return r.content
+
+    def staged(self, file_id: str) -> Path:
+        return self.data_dir / "staging" / file_id
+
+    def logs(self) -> str:
+        return "".join(p.log() for p in self.deployment.processes.values())
+
+
+def start_site(deployment: Deployment, users: tuple[str, ...] = ("alice", "bob", "tiny")) -> Site:
+    """Log the admin in and add ``users`` (``tiny`` has a quota of ``TINY_QUOTA`` bytes)."""
+    site = Site(deployment)
+    site.tokens["admin"] = site.login("admin", ADMIN_PASSWORD)
+    for user in users:
+        site.add_user(user, quota_bytes=TINY_QUOTA if user == "tiny" else None)
+    return site
+
+
+def extra_upload_process(site: Site, env: dict[str, str] | None = None) -> ServerProcess:
+    """Another upload-service process of a split deployment: same data dir, same settings
+    (``env`` on top), its own port. The caller stops it."""
+    base = site.deployment.processes["upload"]
+    port = free_port()
+    proc = ServerProcess(
+        "upload",
+        port,
+        base.data_dir,
+        {**base.env, **(env or {})},
+        base.data_dir / f"upload-{port}.log",
+    )
+    return proc.start()
+
+
+# --- a client that vanishes -----------------------------------------------------------------
+
+
+def patch_and_vanish(
+    url: str, headers: dict[str, str], content_length: int, sent: bytes, linger: float = 0.3
+) -> None:
+    """PATCH announcing ``content_length`` body bytes, send only ``sent``, then close the
+    connection without reading an answer (a client that crashed or lost its network)."""
+    parts = urlsplit(url)
+    lines = [
+        f"PATCH {parts.path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        f"Content-Length: {content_length}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+        "",
+        "",
+    ]
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall("\r\n".join(lines).encode("latin-1") + sent)
+        time.sleep(linger)  # the server reads what arrived before the connection drops
+
+
+def assert_no_crash(site: Site) -> None:
+    logs = site.logs()
+    for marker in CRASH_MARKERS:
+        assert marker not in logs, logs[-3000:]

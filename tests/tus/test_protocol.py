@@ -1,0 +1,424 @@
+"""The tus protocol answer by answer: every status code the server gives, and why."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+import pytest
+
+from tests.tus.support import (
+    MAX_UPLOAD,
+    OFFSET_TYPE,
+    TINY_QUOTA,
+    TUS,
+    Site,
+    client,
+    metadata_header,
+    sha256,
+    upload_id,
+)
+
+
+def _checksum(algorithm: str, data: bytes) -> str:
+    return f"{algorithm} {base64.b64encode(hashlib.new(algorithm, data).digest()).decode()}"
+
+
+def test_options_advertises_the_extensions(site: Site) -> None:
+    with client() as c:
+        for url in (site.endpoint, site.endpoint + "0" * 32):
+            # No credentials needed: a client discovers the server before it logs in.
+            r = c.options(url)
+            assert r.status_code == 204
+            assert r.headers["Tus-Version"] == TUS
+            assert r.headers["Tus-Resumable"] == TUS
+            extensions = r.headers["Tus-Extension"].split(",")
+            for ext in (
+                "creation",
+                "creation-with-upload",
+                "termination",
+                "checksum",
+                "expiration",
+            ):
+                assert ext in extensions
+            assert int(r.headers["Tus-Max-Size"]) == MAX_UPLOAD
+            assert r.headers["Tus-Checksum-Algorithm"].split(",") == ["sha1", "sha256"]
+
+
+@pytest.mark.parametrize("version", [None, "0.2.2", "1.0", ""])
+def test_412_without_the_right_tus_resumable(site: Site, version: str | None) -> None:
+    url = site.create(10)
+    headers = site.auth()
+    if version is not None:
+        headers["Tus-Resumable"] = version
+    with client() as c:
+        answers = [
+            c.post(site.endpoint, headers={**headers, "Upload-Length": "10"}),
+            c.head(url, headers=headers),
+            c.patch(
+                url,
+                headers={**headers, "Upload-Offset": "0", "Content-Type": OFFSET_TYPE},
+                content=b"0123456789",
+            ),
+            c.delete(url, headers=headers),
+        ]
+    for r in answers:
+        assert r.status_code == 412, (r.request.method, r.status_code)
+        assert r.headers["Tus-Version"] == TUS
+    assert site.offset(url) == 0
+
+
+@pytest.mark.parametrize("content_type", [None, "application/octet-stream", "text/plain"])
+def test_415_for_a_patch_of_the_wrong_content_type(site: Site, content_type: str | None) -> None:
+    url = site.create(4)
+    headers = site.tus(**{"Upload-Offset": "0"})
+    if content_type:
+        headers["Content-Type"] = content_type
+    with client() as c:
+        r = c.patch(url, headers=headers, content=b"abcd")
+    assert r.status_code == 415
+    assert site.offset(url) == 0
+
+
+def test_409_for_an_offset_that_does_not_match(site: Site) -> None:
+    url = site.create(10)
+    assert site.patch(url, 0, b"01234").status_code == 204
+    for wrong in (0, 3, 6, 10):
+        r = site.patch(url, wrong, b"56789"[: 10 - wrong] if wrong < 10 else b"x")
+        assert r.status_code == 409, wrong
+    assert site.offset(url) == 5
+    r = site.patch(url, 5, b"56789")
+    assert r.status_code == 204
+    assert site.record(upload_id(url))["sha256"] == sha256(b"0123456789")
+
+
+def test_400_for_malformed_numbers(site: Site) -> None:
+    url = site.create(10)
+    with client() as c:
+        for length in ("-1", "ten", "1e3", "99999999999999999999"):
+            r = c.post(site.endpoint, headers=site.tus(**{"Upload-Length": length}))
+            assert r.status_code == 400, length
+        r = c.post(site.endpoint, headers=site.tus())
+        assert r.status_code == 400  # no Upload-Length
+        r = c.post(site.endpoint, headers=site.tus(**{"Upload-Defer-Length": "1"}))
+        assert r.status_code == 400  # not advertised
+        for offset in ("-1", "x", ""):
+            r = site.patch(url, 0, b"0", **{"Upload-Offset": offset})
+            assert r.status_code == 400, offset
+    assert site.offset(url) == 0
+
+
+def test_413_for_an_upload_length_over_the_maximum(site: Site) -> None:
+    with client() as c:
+        r = c.post(site.endpoint, headers=site.tus(**{"Upload-Length": str(MAX_UPLOAD + 1)}))
+        assert r.status_code == 413
+        assert r.headers["Tus-Resumable"] == TUS
+        r = c.post(site.endpoint, headers=site.tus(**{"Upload-Length": str(MAX_UPLOAD)}))
+        assert r.status_code == 201
+        c.delete(site.url(r.headers["Location"]), headers=site.tus())
+
+
+def test_413_for_a_patch_body_past_the_upload_length(site: Site) -> None:
+    url = site.create(10)
+    # Declared by Content-Length: refused before reading.
+    r = site.patch(url, 0, b"x" * 11)
+    assert r.status_code == 413
+    assert site.offset(url) == 0
+    assert site.patch(url, 0, b"01234").status_code == 204
+    r = site.patch(url, 5, b"x" * 6)
+    assert r.status_code == 413
+    # Chunked, no length: refused while reading, and what was written is dropped.
+    with client() as c:
+        r = c.patch(
+            url,
+            headers=site.tus(**{"Upload-Offset": "5", "Content-Type": OFFSET_TYPE}),
+            content=iter([b"567", b"89", b"toolong"]),
+        )
+    assert r.status_code == 413
+    assert site.offset(url) == 5
+    assert site.staged(upload_id(url)).stat().st_size == 5
+    assert site.patch(url, 5, b"56789").status_code == 204
+    assert site.record(upload_id(url))["sha256"] == sha256(b"0123456789")
+
+
+def test_413_over_quota(site: Site) -> None:
+    with client() as c:
+        r = c.post(
+            site.endpoint, headers=site.tus("tiny", **{"Upload-Length": str(TINY_QUOTA + 1)})
+        )
+        assert r.status_code == 413
+        assert r.json()["code"] == "quota_exceeded"
+        # Within the quota it works, and the quota counts what was stored.
+        r = c.post(
+            site.endpoint,
+            headers=site.tus(
+                "tiny",
+                **{"Upload-Length": "600", "Content-Type": OFFSET_TYPE},
+            ),
+            content=os.urandom(600),
+        )
+        assert r.status_code == 201
+        assert r.headers["Upload-Offset"] == "600"
+        r = c.post(site.endpoint, headers=site.tus("tiny", **{"Upload-Length": "600"}))
+        assert r.status_code == 413
+
+
+def test_413_over_quota_at_the_end(site: Site) -> None:
+    """Two uploads that each fit when created, but not both: the one that ends second is
+    refused, and nothing of it is kept."""
+    user = f"q{os.urandom(3).hex()}"
+    site.add_user(user, quota_bytes=1000)
+    first, second = site.create(700, user), site.create(700, user)
+    assert site.patch(first, 0, os.urandom(700), user).status_code == 204
+    r = site.patch(second, 0, os.urandom(700), user)
+    assert r.status_code == 413
+    assert r.json()["code"] == "quota_exceeded"
+    with client() as c:
+        listed = c.get(f"{site.deployment.metadata}/api/files", headers=site.auth(user)).json()
+    assert [item["id"] for item in listed["items"]] == [upload_id(first)]
+    assert site.head(second, user).status_code == 404
+    assert not site.staged(upload_id(second)).exists()
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "sha256"])
+def test_checksums(site: Site, algorithm: str) -> None:
+    url = site.create(8)
+    right = _checksum(algorithm, b"abcd")
+    wrong = _checksum(algorithm, b"abce")
+    r = site.patch(url, 0, b"abcd", **{"Upload-Checksum": wrong})
+    assert r.status_code == 460
+    assert site.offset(url) == 0
+    assert site.staged(upload_id(url)).stat().st_size == 0
+    assert site.patch(url, 0, b"abcd", **{"Upload-Checksum": right}).status_code == 204
+    assert site.offset(url) == 4
+    r = site.patch(url, 4, b"efgh", **{"Upload-Checksum": _checksum(algorithm, b"efgX")})
+    assert r.status_code == 460
+    assert site.offset(url) == 4
+    r = site.patch(url, 4, b"efgh", **{"Upload-Checksum": _checksum(algorithm, b"efgh")})
+    assert r.status_code == 204
+    assert site.record(upload_id(url))["sha256"] == sha256(b"abcdefgh")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "md5 " + base64.b64encode(hashlib.md5(b"abcd").digest()).decode(),
+        "crc32 AAAAAA==",
+        "sha1 not-base64!",
+        "sha256 " + base64.b64encode(b"short").decode(),
+        "sha1",
+    ],
+)
+def test_400_for_an_unknown_or_malformed_checksum(site: Site, header: str) -> None:
+    url = site.create(4)
+    r = site.patch(url, 0, b"abcd", **{"Upload-Checksum": header})
+    assert r.status_code == 400
+    assert site.offset(url) == 0
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "filename",
+        "filename !!!",
+        "filename YQ==,",
+        "filename YQ== extra",
+        "filename YQ==,filename Yg==",
+        ",filename YQ==",
+        "filename YQ",
+    ],
+)
+def test_400_for_malformed_upload_metadata(site: Site, metadata: str) -> None:
+    with client() as c:
+        r = c.post(
+            site.endpoint,
+            headers=site.tus(**{"Upload-Length": "1", "Upload-Metadata": metadata}),
+        )
+    # "filename" alone is a key without a value: allowed by the spec.
+    assert r.status_code == (201 if metadata == "filename" else 400), metadata
+
+
+@pytest.mark.parametrize(
+    ("metadata", "name", "content_type"),
+    [
+        ({"filename": "../x", "filetype": "text/csv"}, "x", "text/csv"),
+        ({"name": "a/b\\c.txt", "type": "application/json"}, "c.txt", "application/json"),
+        ({"filename": "first.txt", "name": "second.bin"}, "first.txt", "text/plain"),
+        ({"filename": "..", "filetype": ""}, "unnamed", "application/octet-stream"),
+        ({"relativePath": "x/y"}, "unnamed", "application/octet-stream"),
+        ({"filename": "tab\there\x00.pdf"}, "tabhere.pdf", "application/pdf"),
+    ],
+)
+def test_metadata_names_the_record(
+    site: Site, metadata: dict[str, str], name: str, content_type: str
+) -> None:
+    url = site.create(3, metadata=metadata)
+    with client() as c:
+        r = c.head(url, headers=site.tus())
+    assert r.headers["Upload-Metadata"] == metadata_header(metadata)
+    assert r.headers["Upload-Length"] == "3"
+    assert r.headers["Cache-Control"] == "no-store"
+    assert site.patch(url, 0, b"abc").status_code == 204
+    record = site.record(upload_id(url))
+    assert (record["name"], record["content_type"]) == (name, content_type)
+
+
+def test_404_for_unknown_and_malformed_ids(site: Site) -> None:
+    with client() as c:
+        for file_id in ("0" * 32, "nothex", "../../etc/passwd", "A" * 32):
+            url = site.endpoint + file_id
+            assert c.head(url, headers=site.tus()).status_code == 404, file_id
+            r = c.patch(
+                url,
+                headers=site.tus(**{"Upload-Offset": "0", "Content-Type": OFFSET_TYPE}),
+                content=b"a",
+            )
+            assert r.status_code == 404, file_id
+            assert c.delete(url, headers=site.tus()).status_code == 404, file_id
+
+
+def test_another_users_upload_is_404(site: Site) -> None:
+    url = site.create(6, "alice")
+    assert site.patch(url, 0, b"abc").status_code == 204
+    assert site.head(url, "bob").status_code == 404
+    assert site.patch(url, 3, b"def", "bob").status_code == 404
+    with client() as c:
+        assert c.delete(url, headers=site.tus("bob")).status_code == 404
+    # Untouched by all of that.
+    assert site.offset(url) == 3
+    assert site.patch(url, 3, b"def").status_code == 204
+    # Finished, it is a file of alice's: still 404 for bob.
+    assert site.head(url, "bob").status_code == 404
+    assert site.head(url).status_code == 200
+    with client() as c:
+        r = c.get(
+            f"{site.deployment.metadata}/api/files/{upload_id(url)}", headers=site.auth("bob")
+        )
+    assert r.status_code == 404
+
+
+def test_401_without_credentials(site: Site) -> None:
+    url = site.create(4)
+    bad = {"Tus-Resumable": TUS}
+    for headers in (bad, {**bad, "Authorization": "Bearer not-a-token"}):
+        with client() as c:
+            answers = [
+                c.post(site.endpoint, headers={**headers, "Upload-Length": "4"}),
+                c.head(url, headers=headers),
+                c.patch(
+                    url,
+                    headers={**headers, "Upload-Offset": "0", "Content-Type": OFFSET_TYPE},
+                    content=b"abcd",
+                ),
+                c.delete(url, headers=headers),
+            ]
+        for r in answers:
+            assert r.status_code == 401, r.request.method
+    assert site.offset(url) == 0
+
+
+def test_termination(site: Site) -> None:
+    url = site.create(10)
+    file_id = upload_id(url)
+    assert site.patch(url, 0, b"01234").status_code == 204
+    assert site.staged(file_id).stat().st_size == 5
+    with client() as c:
+        r = c.delete(url, headers=site.tus())
+        assert r.status_code == 204
+        assert r.headers["Tus-Resumable"] == TUS
+        assert c.head(url, headers=site.tus()).status_code == 404
+        assert site.patch(url, 5, b"56789").status_code == 404
+        assert c.delete(url, headers=site.tus()).status_code == 404
+    assert not site.staged(file_id).exists()
+    with client() as c:
+        r = c.get(f"{site.deployment.metadata}/api/files/{file_id}", headers=site.auth())
+    assert r.status_code == 404
+
+
+def test_termination_of_a_finished_upload_is_404(site: Site) -> None:
+    """Termination is for unfinished uploads; a finished one is a file (DELETE /api/files)."""
+    url = site.create(3)
+    assert site.patch(url, 0, b"abc").status_code == 204
+    with client() as c:
+        assert c.delete(url, headers=site.tus()).status_code == 404
+    assert site.record(upload_id(url))["size"] == 3
+
+
+def test_creation_with_upload(site: Site) -> None:
+    data = os.urandom(3000)
+    with client() as c:
+        r = c.post(
+            site.endpoint,
+            headers=site.tus(**{"Upload-Length": "3000", "Content-Type": OFFSET_TYPE}),
+            content=data[:1000],
+        )
+        assert r.status_code == 201
+        assert r.headers["Upload-Offset"] == "1000"
+        assert "Upload-Expires" in r.headers
+        url = site.url(r.headers["Location"])
+        # The whole file in the POST: complete at once.
+        r = c.post(
+            site.endpoint,
+            headers=site.tus(
+                **{
+                    "Upload-Length": "3000",
+                    "Content-Type": OFFSET_TYPE,
+                    "Upload-Checksum": _checksum("sha256", data),
+                }
+            ),
+            content=data,
+        )
+        assert r.status_code == 201
+        assert r.headers["Upload-Offset"] == "3000"
+        assert site.record(upload_id(r.headers["Location"]))["sha256"] == sha256(data)
+        # A body of the wrong type is refused.
+        r = c.post(
+            site.endpoint,
+            headers=site.tus(**{"Upload-Length": "3", "Content-Type": "text/plain"}),
+            content=b"abc",
+        )
+        assert r.status_code == 415
+    assert site.offset(url) == 1000
+    assert site.patch(url, 1000, data[1000:]).status_code == 204
+    assert site.record(upload_id(url))["sha256"] == sha256(data)
+
+
+def test_a_zero_length_upload_completes_at_creation(site: Site) -> None:
+    url = site.create(0, metadata={"filename": "empty.txt"})
+    record = site.record(upload_id(url))
+    assert record["size"] == 0
+    assert record["sha256"] == sha256(b"")
+    assert record["name"] == "empty.txt"
+    r = site.head(url)
+    assert r.status_code == 200
+    assert r.headers["Upload-Offset"] == "0"
+    assert r.headers["Upload-Length"] == "0"
+    assert not site.staged(upload_id(url)).exists()
+
+
+def test_head_and_patch_answers(site: Site) -> None:
+    url = site.create(6)
+    r = site.head(url)
+    assert r.status_code == 200
+    assert r.headers["Upload-Offset"] == "0"
+    assert r.headers["Upload-Length"] == "6"
+    assert r.headers["Tus-Resumable"] == TUS
+    assert "Upload-Expires" in r.headers
+    r = site.patch(url, 0, b"abc")
+    assert r.status_code == 204
+    assert r.headers["Upload-Offset"] == "3"
+    assert "Upload-Expires" in r.headers
+    assert r.headers["Tus-Resumable"] == TUS
+    # An empty PATCH is allowed and changes nothing.
+    r = site.patch(url, 3, b"")
+    assert r.status_code == 204
+    assert r.headers["Upload-Offset"] == "3"
+    r = site.patch(url, 3, b"def")
+    assert r.status_code == 204
+    assert r.headers["Upload-Offset"] == "6"
+    assert "Upload-Expires" not in r.headers
+    # A finished upload reads as complete.
+    r = site.head(url)
+    assert (r.headers["Upload-Offset"], r.headers["Upload-Length"]) == ("6", "6")
+    assert site.patch(url, 6, b"").status_code == 404
