@@ -34,7 +34,7 @@ def _fingerprint() -> str:
 
 def ensure_environment() -> None:
     """Create the virtualenv and install the locked dependencies and filebay itself."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may run on an older Python
         sys.exit(f"filebay needs Python 3.11 or newer, this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print("creating .venv …", file=sys.stderr)
