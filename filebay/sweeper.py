@@ -10,6 +10,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+from filebay.catalog.base import ListQuery
 from filebay.errors import BlobNotFound, FilebayError, NotFound
 from filebay.observability.metrics import SWEPT, TUS_SESSIONS_OPEN
 from filebay.storage.base import Sweepable
@@ -26,7 +27,13 @@ SHARE_RETENTION = timedelta(days=1)
 async def sweep_once(services: Services, *, orphans: bool) -> dict[str, int]:
     """One pass; how many leftovers of each kind were removed."""
     settings = services.settings
-    removed = {"tus_upload": 0, "share": 0, "orphan_blob": 0, "stale_temp": 0}
+    removed = {
+        "tus_upload": 0,
+        "share": 0,
+        "deleted_owner_file": 0,
+        "orphan_blob": 0,
+        "stale_temp": 0,
+    }
     store = services.store
     if store is None:
         return removed
@@ -41,6 +48,8 @@ async def sweep_once(services: Services, *, orphans: bool) -> dict[str, int]:
     TUS_SESSIONS_OPEN.set(await services.uploads.count_uploads())
     if services.shares is not None:
         removed["share"] = await services.shares.delete_expired(datetime.now(UTC) - SHARE_RETENTION)
+    if services.directory is not None:
+        removed["deleted_owner_file"] = await _files_of_deleted_users(services)
     if orphans and isinstance(store, Sweepable):
         grace = timedelta(seconds=settings.temp_grace_seconds)
         now = datetime.now(UTC)
@@ -62,6 +71,29 @@ async def sweep_once(services: Services, *, orphans: bool) -> dict[str, int]:
     for kind, count in removed.items():
         if count:
             SWEPT.labels(kind).inc(count)
+    return removed
+
+
+async def _files_of_deleted_users(services: Services) -> int:
+    """Files whose owner no longer exists: uploads that landed after the account was deleted,
+    while a service still trusted its token (at most FILEBAY_REVOCATION_SECONDS)."""
+    assert services.directory is not None and services.store is not None
+    known = {user.username for user in await services.directory.list_users()}
+    removed = 0
+    for owner in await services.catalog.owners():
+        if owner in known:
+            continue
+        while True:
+            page = await services.catalog.list(owner, ListQuery(limit=500))
+            if not page.items:
+                break
+            for record in page.items:
+                try:
+                    await services.catalog.delete(record.id, owner)
+                except NotFound:
+                    continue
+                await services.store.delete(record.blob_key)
+                removed += 1
     return removed
 
 

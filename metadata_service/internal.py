@@ -83,6 +83,11 @@ async def add(body: AddBody, catalog: CatalogDep) -> dict[str, Any]:
     return _full(await catalog.add(NewFile(**fields), quota))
 
 
+@router.get("/owners")
+async def owners(catalog: CatalogDep) -> dict[str, list[str]]:
+    return {"owners": await catalog.owners()}
+
+
 @router.get("/usage")
 async def usage(catalog: CatalogDep, owner: Annotated[str, Query(max_length=64)]) -> dict[str, int]:
     return {"bytes": await catalog.usage(owner)}

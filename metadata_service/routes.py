@@ -12,6 +12,7 @@ from filebay.catalog.base import ListQuery
 from filebay.errors import BlobNotFound
 from filebay.names import validate_new_name
 from filebay.web.listing import list_query
+from filebay.web.openapi import AUTHENTICATED, JSON_BODY, errors
 from filebay.web.records import record_json
 from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
 
@@ -22,7 +23,7 @@ class Rename(BaseModel):
     name: str = Field(min_length=1, max_length=4096)
 
 
-@router.get("", summary="List and search your files")
+@router.get("", summary="List and search your files", responses=errors(400, *AUTHENTICATED))
 async def list_files(
     catalog: CatalogDep,
     principal: PrincipalDep,
@@ -36,14 +37,16 @@ async def list_files(
     }
 
 
-@router.get("/{file_id}", summary="One file record")
+@router.get("/{file_id}", summary="One file record", responses=errors(*AUTHENTICATED, 404))
 async def get_file(
     file_id: str, catalog: CatalogDep, principal: PrincipalDep, settings: SettingsDep
 ) -> dict[str, Any]:
     return record_json(await catalog.get(file_id, principal.scope), settings)
 
 
-@router.patch("/{file_id}", summary="Rename a file")
+@router.patch(
+    "/{file_id}", summary="Rename a file", responses=errors(*AUTHENTICATED, 404, *JSON_BODY)
+)
 async def rename_file(
     file_id: str,
     body: Rename,
@@ -55,7 +58,13 @@ async def rename_file(
     return record_json(await catalog.rename(file_id, principal.scope, name), settings)
 
 
-@router.delete("/{file_id}", status_code=204, summary="Delete a file and its bytes")
+@router.delete(
+    "/{file_id}",
+    status_code=204,
+    summary="Delete a file and its bytes",
+    response_class=Response,
+    responses=errors(*AUTHENTICATED, 404),
+)
 async def delete_file(
     file_id: str, catalog: CatalogDep, store: StoreDep, principal: PrincipalDep
 ) -> Response:

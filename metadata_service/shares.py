@@ -12,6 +12,7 @@ from filebay.auth.secrets import secret_hash
 from filebay.catalog.shares import Share
 from filebay.ids import is_valid_id
 from filebay.sharing import MAX_EXPIRES_IN, create_share
+from filebay.web.openapi import AUTHENTICATED, JSON_BODY, errors
 from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, SharesDep
 
 router = APIRouter(tags=["shares"])
@@ -40,7 +41,12 @@ def _share_url(settings: Any, token: str) -> str:
     return f"{(settings.download_url or '').rstrip('/')}/s/{token}"
 
 
-@router.post("/api/files/{file_id}/shares", status_code=201, summary="Create a share link")
+@router.post(
+    "/api/files/{file_id}/shares",
+    status_code=201,
+    summary="Create a share link",
+    responses=errors(*AUTHENTICATED, 404, *JSON_BODY),
+)
 async def create(
     file_id: str,
     body: NewShare,
@@ -61,7 +67,11 @@ async def create(
     return {**_public(share), "token": token, "url": _share_url(settings, token)}
 
 
-@router.get("/api/files/{file_id}/shares", summary="A file's share links")
+@router.get(
+    "/api/files/{file_id}/shares",
+    summary="A file's share links",
+    responses=errors(*AUTHENTICATED, 404),
+)
 async def list_(
     file_id: str, catalog: CatalogDep, shares: SharesDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -69,7 +79,13 @@ async def list_(
     return {"items": [_public(s) for s in await shares.list_shares(record.id, principal.scope)]}
 
 
-@router.delete("/api/shares/{token}", status_code=204, summary="Revoke a share link")
+@router.delete(
+    "/api/shares/{token}",
+    status_code=204,
+    summary="Revoke a share link",
+    response_class=Response,
+    responses=errors(*AUTHENTICATED, 404),
+)
 async def revoke(token: str, shares: SharesDep, principal: PrincipalDep) -> Response:
     """``token`` is the link's token or its ``id``."""
     share_id = token if is_valid_id(token) else ""

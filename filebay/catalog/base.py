@@ -88,6 +88,9 @@ class Catalog(Protocol):
     async def usage(self, owner: str) -> int:
         """Bytes stored by ``owner``."""
 
+    async def owners(self) -> list[str]:
+        """Every owner that has files."""
+
     async def get(self, file_id: str, owner: str | None) -> FileRecord:
         """One record, or ``NotFound``."""
 

@@ -122,6 +122,10 @@ class HttpCatalog:
         response = await self._call("POST", "/files", idempotent=False, json=body)
         return record_from_json(response.json())
 
+    async def owners(self) -> list[str]:
+        response = await self._call("GET", "/owners", idempotent=True)
+        return [str(owner) for owner in response.json()["owners"]]
+
     async def usage(self, owner: str) -> int:
         response = await self._call("GET", "/usage", idempotent=True, params={"owner": owner})
         return int(response.json()["bytes"])

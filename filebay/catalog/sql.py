@@ -142,6 +142,11 @@ class SqlCatalog:
         return [] if owner is None else [FileRow.owner == owner]
 
     @unavailable_on_db_errors
+    async def owners(self) -> list[str]:
+        async with self._session() as session:
+            return list((await session.scalars(select(FileRow.owner).distinct())).all())
+
+    @unavailable_on_db_errors
     async def usage(self, owner: str) -> int:
         async with self._session() as session:
             total = await session.scalar(

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from filebay.catalog.models import ApiTokenRow, LoginFailureRow, SessionRow, UserRow
+from filebay.catalog.models import ApiTokenRow, FileRow, LoginFailureRow, SessionRow, UserRow
 from filebay.catalog.sql import unavailable_on_db_errors
 from filebay.catalog.users import UNSET, ApiToken, User
 from filebay.errors import Conflict, NotFound
@@ -67,6 +67,16 @@ class SqlDirectory:
         )
         try:
             async with self._session.begin() as session:
+                # A deleted account's late uploads (a service may trust its token for up to
+                # FILEBAY_REVOCATION_SECONDS) must never pass to a new account of that name.
+                leftover = await session.scalar(
+                    select(FileRow.id).where(FileRow.owner == username).limit(1)
+                )
+                if leftover is not None:
+                    raise Conflict(
+                        f"files of a deleted account named {username!r} are still being "
+                        "removed; try again in a few minutes"
+                    )
                 session.add(row)
         except IntegrityError as exc:
             raise Conflict(f"user {username!r} exists") from exc

@@ -1,0 +1,43 @@
+"""Fixtures of the auth tests: filebay with logins on, in both shapes, per module.
+
+``all``: one process on SQLite. ``split``: auth, metadata, upload and download processes on a
+fresh PostgreSQL database (the split's auth and metadata services share it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.auth.support import Portal, client, running_portal
+
+
+@pytest.fixture(scope="module", params=["all", "split"])
+def portal(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_url: str
+) -> Iterator[Portal]:
+    shape: str = request.param
+    data_dir = tmp_path_factory.mktemp(f"auth-{shape}")
+    with running_portal(shape, data_dir, pg_url) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def no_server_crash(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No request of the test made a server log a traceback (a 500 is always a bug)."""
+    if "portal" not in request.fixturenames:
+        yield
+        return
+    portal: Portal = request.getfixturevalue("portal")
+    offsets = portal.log_offsets()
+    yield
+    crashed = portal.crashes_since(offsets)
+    assert not crashed, f"a server logged a traceback:\n{crashed}"
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    """A client that keeps no cookies and refuses 500s."""
+    with client() as c:
+        yield c
