@@ -8,6 +8,7 @@ extend ``KNOWN`` rather than guess.
 
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 import time
@@ -236,7 +237,7 @@ def sqlite_insert(db_path: str, count: int, seed: int, batch: int = 50_000) -> d
         rows = synth_rows(count, seed)
         with con:
             for _ in range(count // batch + 1):
-                chunk = [to_tuple(r) for r, _ in zip(rows, range(batch), strict=False)]
+                chunk = [to_tuple(r) for r in itertools.islice(rows, batch)]
                 if not chunk:
                     break
                 con.executemany(sql, chunk)
@@ -311,7 +312,7 @@ async def pg_insert(dsn: str, count: int, seed: int, batch: int = 100_000) -> di
         t0 = time.monotonic()
         rows = synth_rows(count, seed)
         for _ in range(count // batch + 1):
-            chunk = [to_tuple(r) for r, _ in zip(rows, range(batch), strict=False)]
+            chunk = [to_tuple(r) for r in itertools.islice(rows, batch)]
             if not chunk:
                 break
             await con.copy_records_to_table(TABLE, records=chunk, columns=names)

@@ -35,13 +35,17 @@ def curl(
     headers: dict[str, str],
     timeout: float,
     body_out: Path | None = None,
+    expect: bool = False,
 ) -> CurlResult:
-    """Run curl once; the response body goes to ``body_out`` (read back) or /dev/null."""
+    """Run curl once; the response body goes to ``body_out`` (read back) or /dev/null.
+
+    Without ``expect`` no 'Expect: 100-continue' round trip is made: throughput, not the
+    handshake, is measured.
+    """
     out = str(body_out) if body_out else "/dev/null"
     argv = ["curl", "-sS", "-o", out, "--max-time", str(int(timeout))]
     argv += ["-w", "%{http_code} %{time_total} %{size_upload} %{size_download}"]
-    # No 'Expect: 100-continue' round trip: throughput, not the handshake, is measured here.
-    argv += ["-H", "Expect:"]
+    argv += ["-H", "Expect: 100-continue" if expect else "Expect:"]
     for k, v in headers.items():
         argv += ["-H", f"{k}: {v}"]
     argv += [*args, url]

@@ -39,7 +39,7 @@ from servers import (
     make_tempdir,
     nginx_has_dav,
 )
-from sysmon import Measure, process_tree, rss_bytes
+from sysmon import Measure, cpu_busy_percent, process_tree, rss_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 MB = 1e6
@@ -102,6 +102,7 @@ def machine_info() -> dict[str, Any]:
         "nginx": version([find_nginx() or "nginx", "-v"]),
         "wrk": version(["wrk", "-v"]),
         "filebay_commit": commit if "fatal" not in commit else "no commit",
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
     }
 
 
@@ -144,14 +145,17 @@ class Bench:
         self.args = args
         self.quick = args.quick
         self.size = (args.size_mib or (64 if args.quick else 1024)) * MIB
-        self.reps = args.reps or (3 if args.quick else 2)
+        self.reps = args.reps or 3
         self.small_uploads = args.small_uploads or (200 if args.quick else 2000)
         self.small_downloads = args.small_downloads or (2000 if args.quick else 20000)
         self.rows = args.rows or (100_000 if args.quick else 1_000_000)
         self.headers = auth_headers()
         self.deadline = time.monotonic() + args.max_minutes * 60
+        busy = cpu_busy_percent()
+        if busy > 15:
+            log(f"WARNING: the machine is {busy}% busy before the run; figures will be noisy")
         self.results: dict[str, Any] = {
-            "machine": machine_info(),
+            "machine": {**machine_info(), "cpu_busy_percent_before": busy},
             "config": {
                 "quick": self.quick,
                 "size_mib": self.size // MIB,
@@ -506,6 +510,18 @@ class Bench:
                 r.status_code == 416 and r.headers.get("content-range") == f"bytes */{self.size}",
                 f"HTTP {r.status_code}, Content-Range {r.headers.get('content-range')!r}",
             )
+        # A client that sends 'Expect: 100-continue' (curl does above 1 MiB) must not wait
+        # for its 1 s fallback timer.
+        two = self.work / "two-mib.bin"
+        two.write_bytes(os.urandom(2 * MIB))
+        res = loadgen.curl(
+            ["-T", str(two)], f"{self.fb.base}/api/upload/expect.bin", self.headers, 60, expect=True
+        )
+        self.check(
+            "Expect: 100-continue answered at once",
+            res.status == 201 and res.seconds < 0.5,
+            f"HTTP {res.status} in {res.seconds:.3f}s",
+        )
 
     # 3. many small uploads
 
@@ -635,6 +651,7 @@ class Bench:
         log(f"inserting {self.rows} rows into {db}")
         info = bulkrows.sqlite_insert(str(db), self.rows, seed=1)
         log(f"inserted in {info['insert_seconds']}s; {info['rows_after']} rows")
+        self._check_insert(info)
         self.fb.start()
         res = {"insert": info, **self.list_latency(self.fb)}
         self.results["results"]["list_sqlite"] = res
@@ -666,6 +683,7 @@ class Bench:
         log(f"inserting {self.rows} rows into PostgreSQL database {db}")
         info = asyncio.run(bulkrows.pg_insert(f"{base_dsn}/{db}", self.rows, seed=2))
         log(f"inserted in {info['insert_seconds']}s; {info['rows_after']} rows")
+        self._check_insert(info)
         srv.start()
         try:
             res = {"database": db, "insert": info, **self.list_latency(srv)}
@@ -673,6 +691,11 @@ class Bench:
             srv.stop()
         self.results["results"]["list_postgres"] = res
         self._list_targets("PostgreSQL", res)
+
+    def _check_insert(self, info: dict[str, Any]) -> None:
+        added = info["rows_after"] - info["rows_before"]
+        if added != self.rows:
+            raise RuntimeError(f"bulk insert added {added} rows, meant {self.rows}")
 
     def _ensure_template_row(self, srv: FilebayServer) -> None:
         """One row written by the server itself, so the bulk rows copy its formats."""
@@ -770,6 +793,7 @@ class Bench:
     # report
 
     def finish(self) -> None:
+        self.results["machine"]["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
         out = Path(self.args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(self.results, indent=2, default=str) + "\n")
@@ -792,13 +816,13 @@ def render_table(results: dict[str, Any]) -> str:
         f"filebay bench  {m['date_utc']}  {m['nproc']} cores  {m['cpu_model']}",
         f"config: {results['config']}",
         "",
-        f"{'measure':44} {'filebay':>12} {'peer':>12} {'ratio':>7}  peer",
-        "-" * 90,
+        f"{'measure':58} {'filebay':>12} {'peer':>12} {'ratio':>7}  peer",
+        "-" * 104,
     ]
 
     def row(label: str, fb: Any, peer: Any, rat: Any, peer_name: str, unit: str = "") -> None:
         lines.append(
-            f"{label:44} {_fmt(fb, unit):>12} {_fmt(peer, unit):>12} {_fmt(rat):>7}  {peer_name}"
+            f"{label:58} {_fmt(fb, unit):>12} {_fmt(peer, unit):>12} {_fmt(rat):>7}  {peer_name}"
         )
 
     up = r.get("upload")

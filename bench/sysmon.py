@@ -70,6 +70,21 @@ def cpu_seconds(root: int) -> float:
     return total / CLK_TCK
 
 
+def cpu_busy_percent(seconds: float = 1.0) -> float:
+    """Share of all CPUs busy over ``seconds`` (from /proc/stat), 0..100."""
+
+    def read() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            vals = [int(x) for x in f.readline().split()[1:]]
+        idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+        return sum(vals), idle
+
+    t0, i0 = read()
+    time.sleep(seconds)
+    t1, i1 = read()
+    return round(100.0 * (1 - (i1 - i0) / max(t1 - t0, 1)), 1)
+
+
 @dataclass
 class RssSampler:
     """Samples the summed VmRSS of a process tree every ``interval`` seconds in a thread.

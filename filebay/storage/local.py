@@ -33,6 +33,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _open_and_read(path: Path, start: int, end: int | None) -> tuple[int, int, bytes]:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if end is None:
+            end = os.fstat(fd).st_size
+        first = os.pread(fd, min(READ_CHUNK, end - start), start) if end > start else b""
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, end, first
+
+
 def _stat(key: str, path: Path) -> BlobStat:
     st = path.stat()
     return BlobStat(key=key, size=st.st_size, modified_at=datetime.fromtimestamp(st.st_mtime, UTC))
@@ -244,17 +256,18 @@ class LocalBlobStore:
             yield chunk
 
     async def _read_path(self, path: Path, start: int, end: int | None) -> AsyncIterator[bytes]:
+        # Open, size and the first read in one thread hop; a small file needs no other.
         try:
-            fh = await asyncio.to_thread(open, path, "rb", buffering=0)
+            fd, end, chunk = await asyncio.to_thread(_open_and_read, path, start, end)
         except OSError as exc:
             raise _translate(exc) from exc
         try:
-            if end is None:
-                end = os.fstat(fh.fileno()).st_size
-            pos = start
-            while pos < end:
+            pos = start + len(chunk)
+            if chunk:
+                yield chunk
+            while chunk and pos < end:
                 n = min(READ_CHUNK, end - pos)
-                chunk = await asyncio.to_thread(os.pread, fh.fileno(), n, pos)
+                chunk = await asyncio.to_thread(os.pread, fd, n, pos)
                 if not chunk:
                     break
                 pos += len(chunk)
@@ -262,7 +275,7 @@ class LocalBlobStore:
         except OSError as exc:
             raise _translate(exc) from exc
         finally:
-            fh.close()
+            os.close(fd)
 
     async def stat(self, key: str) -> BlobStat:
         try:
