@@ -156,7 +156,7 @@ def _mount_tmpfs(path: Path, size: str) -> None:
         text=True,
     )
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()}); see the in-process test")
+        pytest.fail(f"cannot mount a tmpfs here ({result.stderr.strip()}); run the tests as root")
 
 
 @pytest.fixture(params=["all", "split"])
