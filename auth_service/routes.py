@@ -21,6 +21,7 @@ from filebay.auth.passwords import hash_password
 from filebay.auth.secrets import new_api_token, secret_hash
 from filebay.catalog.users import UNSET, User
 from filebay.config import Settings
+from filebay.web.openapi import AUTHENTICATED, JSON_BODY, errors
 from filebay.web.state import (
     AdminDep,
     CatalogDep,
@@ -33,6 +34,9 @@ from filebay.web.state import (
 )
 
 router = APIRouter(tags=["auth"])
+
+# The database stores quotas as 64-bit integers.
+MAX_QUOTA = 2**63 - 1
 
 
 class LoginBody(BaseModel):
@@ -48,13 +52,13 @@ class NewUserBody(BaseModel):
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
     role: str = "user"
-    quota_bytes: int | None = Field(None, ge=0)
+    quota_bytes: int | None = Field(None, ge=0, le=MAX_QUOTA)
 
 
 class UserPatch(BaseModel):
     password: str | None = Field(None, max_length=1024)
     role: str | None = None
-    quota_bytes: int | None = Field(None, ge=0)
+    quota_bytes: int | None = Field(None, ge=0, le=MAX_QUOTA)
     disabled: bool | None = None
 
 
@@ -80,7 +84,11 @@ def _set_session_cookies(response: Response, settings: Settings, token: str, csr
     response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)
 
 
-@router.post("/api/auth/token", summary="OAuth2 password flow: a bearer JWT")
+@router.post(
+    "/api/auth/token",
+    summary="OAuth2 password flow: a bearer JWT",
+    responses=errors(401, *JSON_BODY, 429, 503),
+)
 async def token(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
@@ -98,7 +106,11 @@ async def token(
     return {"access_token": issued.token, "token_type": "bearer", "expires_in": issued.expires_in}
 
 
-@router.post("/api/auth/login", summary="Browser login: sets the session cookie")
+@router.post(
+    "/api/auth/login",
+    summary="Browser login: sets the session cookie",
+    responses=errors(401, *JSON_BODY, 429, 503),
+)
 async def login(
     request: Request,
     body: LoginBody,
@@ -116,7 +128,13 @@ async def login(
     return {"username": user.username, "role": user.role, "csrf_token": issued.csrf}
 
 
-@router.post("/api/auth/logout", status_code=204, summary="End this session")
+@router.post(
+    "/api/auth/logout",
+    status_code=204,
+    summary="End this session",
+    response_class=Response,
+    responses=errors(*AUTHENTICATED),
+)
 async def logout(
     request: Request, principal: PrincipalDep, directory: DirectoryDep, settings: SettingsDep
 ) -> Response:
@@ -129,7 +147,7 @@ async def logout(
     return response
 
 
-@router.get("/api/me", summary="Who am I")
+@router.get("/api/me", summary="Who am I", responses=errors(*AUTHENTICATED))
 async def me(principal: PrincipalDep, catalog: CatalogDep) -> dict[str, Any]:
     return {
         "username": principal.username,
@@ -145,7 +163,12 @@ async def jwks(ring: KeyRingDep) -> dict[str, Any]:
     return ring.jwks()
 
 
-@router.post("/api/tokens", status_code=201, summary="New API token (shown once)")
+@router.post(
+    "/api/tokens",
+    status_code=201,
+    summary="New API token (shown once)",
+    responses=errors(*AUTHENTICATED, *JSON_BODY),
+)
 async def create_token(
     body: TokenBody, principal: PrincipalDep, directory: DirectoryDep
 ) -> dict[str, Any]:
@@ -154,13 +177,23 @@ async def create_token(
     return {**created.to_json(), "token": secret}
 
 
-@router.get("/api/tokens", summary="Your API tokens (never the secrets)")
+@router.get(
+    "/api/tokens",
+    summary="Your API tokens (never the secrets)",
+    responses=errors(*AUTHENTICATED),
+)
 async def list_tokens(principal: PrincipalDep, directory: DirectoryDep) -> dict[str, Any]:
     tokens = await directory.list_api_tokens(principal.username)
     return {"items": [t.to_json() for t in tokens]}
 
 
-@router.delete("/api/tokens/{token_id}", status_code=204, summary="Revoke an API token")
+@router.delete(
+    "/api/tokens/{token_id}",
+    status_code=204,
+    summary="Revoke an API token",
+    response_class=Response,
+    responses=errors(*AUTHENTICATED, 404),
+)
 async def delete_token(
     request: Request, token_id: str, principal: PrincipalDep, directory: DirectoryDep
 ) -> Response:
@@ -169,7 +202,12 @@ async def delete_token(
     return Response(status_code=204)
 
 
-@router.post("/api/users", status_code=201, summary="Create a user (admin)")
+@router.post(
+    "/api/users",
+    status_code=201,
+    summary="Create a user (admin)",
+    responses=errors(*AUTHENTICATED, 409, *JSON_BODY),
+)
 async def create_user(
     body: NewUserBody, _admin: AdminDep, directory: DirectoryDep
 ) -> dict[str, Any]:
@@ -182,12 +220,16 @@ async def create_user(
     return _public_user(user)
 
 
-@router.get("/api/users", summary="All users (admin)")
+@router.get("/api/users", summary="All users (admin)", responses=errors(*AUTHENTICATED))
 async def list_users(_admin: AdminDep, directory: DirectoryDep) -> dict[str, Any]:
     return {"items": [_public_user(u) for u in await directory.list_users()]}
 
 
-@router.patch("/api/users/{username}", summary="Change a user (admin)")
+@router.patch(
+    "/api/users/{username}",
+    summary="Change a user (admin)",
+    responses=errors(*AUTHENTICATED, 404, 409, *JSON_BODY),
+)
 async def patch_user(
     request: Request,
     username: str,
@@ -208,7 +250,13 @@ async def patch_user(
     return _public_user(user)
 
 
-@router.delete("/api/users/{username}", status_code=204, summary="Delete a user and their files")
+@router.delete(
+    "/api/users/{username}",
+    status_code=204,
+    summary="Delete a user and their files",
+    response_class=Response,
+    responses=errors(*AUTHENTICATED, 404, 409),
+)
 async def delete_user(
     request: Request,
     username: str,

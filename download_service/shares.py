@@ -144,10 +144,16 @@ async def unlock(
     return response
 
 
-@router.api_route(
+# Two decorators, not one api_route: each method gets its own operation id in the schema.
+@router.get(
     "/s/{token}/content",
-    methods=["GET", "HEAD"],
     summary="A shared file's bytes",
+    response_class=Response,
+    responses=content_responses(),
+)
+@router.head(
+    "/s/{token}/content",
+    summary="A shared file's headers, without its bytes",
     response_class=Response,
     responses=content_responses(),
 )

@@ -110,6 +110,9 @@ async def sweep_forever(services: Services) -> None:
         except (FilebayError, OSError) as exc:  # catalog or store down: try next time
             log.warning("sweep failed: %s", exc)
             continue
+        except Exception:  # anything else must not end the sweeping for the process's life
+            log.exception("sweep failed")
+            continue
         if orphans:
             last_orphans = time.monotonic()
         if any(removed.values()):

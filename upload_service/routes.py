@@ -13,6 +13,7 @@ from filebay.errors import BadRequest, ClientGone, TooLarge
 from filebay.observability.metrics import BYTES_UPLOADED, UPLOADS_IN_PROGRESS
 from filebay.upload.service import Uploader
 from filebay.web.limits import paced
+from filebay.web.openapi import AUTHENTICATED, errors
 from filebay.web.records import record_json
 from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_settings
 
@@ -75,7 +76,12 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
     settings = get_settings(request)
     UPLOADS_IN_PROGRESS.inc()
     try:
-        stream = paced(request.stream(), settings.body_idle_seconds, settings.min_upload_rate)
+        stream = paced(
+            request.stream(),
+            settings.body_idle_seconds,
+            settings.min_upload_rate,
+            settings.min_upload_rate_window,
+        )
         async for chunk in stream:
             BYTES_UPLOADED.inc(len(chunk))
             yield chunk
@@ -85,7 +91,17 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
         UPLOADS_IN_PROGRESS.dec()
 
 
-@router.post("/files", status_code=201, openapi_extra=MULTIPART_BODY, summary="Upload files")
+# What an upload may answer besides 201.
+UPLOAD_ERRORS = errors(400, *AUTHENTICATED, 408, 413, 507)
+
+
+@router.post(
+    "/files",
+    status_code=201,
+    openapi_extra=MULTIPART_BODY,
+    summary="Upload files",
+    responses=UPLOAD_ERRORS,
+)
 async def upload_multipart(
     request: Request,
     store: StoreDep,
@@ -103,7 +119,11 @@ async def upload_multipart(
 
 
 @router.put(
-    "/upload/{name:anyname}", status_code=201, openapi_extra=RAW_BODY, summary="Upload a raw body"
+    "/upload/{name:anyname}",
+    status_code=201,
+    openapi_extra=RAW_BODY,
+    summary="Upload a raw body",
+    responses=UPLOAD_ERRORS,
 )
 async def upload_raw(
     name: str,

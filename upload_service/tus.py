@@ -19,6 +19,7 @@ from filebay.tus.headers import (
     parse_metadata,
 )
 from filebay.tus.service import Progress, TusService
+from filebay.web.openapi import AUTHENTICATED, errors
 from filebay.web.ranges import http_date
 from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep, UploadsDep
 from upload_service.routes import request_body
@@ -72,7 +73,13 @@ async def options(settings: SettingsDep) -> Response:
     )
 
 
-@router.post("/", status_code=201, summary="Create a resumable upload (tus creation)")
+@router.post(
+    "/",
+    status_code=201,
+    summary="Create a resumable upload (tus creation)",
+    response_class=Response,
+    responses=errors(400, *AUTHENTICATED, 408, 412, 413, 415, 460, 507),
+)
 async def create(
     request: Request,
     principal: PrincipalDep,
@@ -126,7 +133,12 @@ async def create(
     return Response(status_code=201, headers=headers)
 
 
-@router.head("/{upload_id}", summary="Offset of a resumable upload")
+@router.head(
+    "/{upload_id}",
+    summary="Offset of a resumable upload",
+    response_class=Response,
+    responses=errors(*AUTHENTICATED, 404, 410, 412),
+)
 async def head(
     upload_id: str,
     principal: PrincipalDep,
@@ -147,7 +159,13 @@ async def head(
     return Response(status_code=200, headers=headers)
 
 
-@router.patch("/{upload_id}", status_code=204, summary="Append to a resumable upload")
+@router.patch(
+    "/{upload_id}",
+    status_code=204,
+    summary="Append to a resumable upload",
+    response_class=Response,
+    responses=errors(400, *AUTHENTICATED, 404, 408, 409, 410, 412, 413, 415, 423, 460, 507),
+)
 async def patch(
     upload_id: str,
     request: Request,
@@ -178,7 +196,13 @@ async def patch(
     return Response(status_code=204, headers=_progress_headers(progress))
 
 
-@router.delete("/{upload_id}", status_code=204, summary="Cancel a resumable upload (termination)")
+@router.delete(
+    "/{upload_id}",
+    status_code=204,
+    summary="Cancel a resumable upload (termination)",
+    response_class=Response,
+    responses=errors(*AUTHENTICATED, 404, 412, 423),
+)
 async def terminate(
     upload_id: str,
     principal: PrincipalDep,

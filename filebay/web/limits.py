@@ -36,20 +36,36 @@ class BodyLimitMiddleware:
                 await _too_large(send)
                 return
         seen = 0
+        overflowed = answered = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    overflowed = True
                     raise _BodyOverflow()
             return message
 
+        async def send_or_413(message: Message) -> None:
+            nonlocal answered
+            if overflowed:
+                # The app made an answer of its own out of the overflow (FastAPI turns any
+                # error while reading a body into 400 "error parsing the body"): 413 instead.
+                if message["type"] == "http.response.start" and not answered:
+                    answered = True
+                    await _too_large(send)
+                return
+            if message["type"] == "http.response.start":
+                answered = True
+            await send(message)
+
         try:
-            await self.app(scope, counted, send)
+            await self.app(scope, counted, send_or_413)
         except _BodyOverflow:
-            await _too_large(send)
+            if not answered:
+                await _too_large(send)
 
 
 class _BodyOverflow(Exception):
