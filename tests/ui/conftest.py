@@ -25,7 +25,9 @@ from tests.ui.support import (
 NewContext = Callable[..., tuple[BrowserContext, Watch]]
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API runs an event loop in this thread while it is open,
+# and later suites call asyncio.run().
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")

@@ -85,6 +85,9 @@ def login(page: Page, base: str, username: str, password: str, *, landing: str =
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(landing or f"{base}/")
     expect(page.locator("#current-user")).to_have_text(username)
+    # The page's modules run before "load": only then do its inputs and buttons react (on a
+    # busy machine a test could otherwise act before the listeners exist).
+    page.wait_for_load_state("load")
 
 
 def api_login(base: str, username: str, password: str) -> str:
