@@ -33,6 +33,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class _Appender:
+    """Writes whole buffers at the end of a file and starts the kernel's writeback every
+    ``KICK_BYTES`` (runs in a worker thread)."""
+
+    def __init__(self, fd: int, size: int = 0) -> None:
+        self.fd = fd
+        self.size = size
+        self._flushed = size
+
+    def append(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+            self.size += written
+        if self.size - self._flushed >= KICK_BYTES:
+            start_writeback(self.fd, self._flushed, self.size - self._flushed)
+            self._flushed = self.size
+
+
 def _open_and_read(path: Path, start: int, end: int | None) -> tuple[int, int, bytes]:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -61,23 +81,12 @@ class LocalBlobWriter:
         self._fd: int | None = os.open(
             self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
         )
-        self._written = 0
-        self._flushed = 0
-
-    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
-        assert self._fd is not None, "writer is finished"
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-            self._written += written
-        if self._written - self._flushed >= KICK_BYTES:
-            start_writeback(self._fd, self._flushed, self._written - self._flushed)
-            self._flushed = self._written
+        self._out = _Appender(self._fd)
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._fd is not None, "writer is finished"
         try:
-            await asyncio.to_thread(self._write_all, data)
+            await asyncio.to_thread(self._out.append, data)
         except OSError as exc:
             await self.abort()
             raise _translate(exc) from exc
@@ -117,23 +126,12 @@ class LocalStagedWriter:
         # An earlier request may have written past what it acknowledged before dying.
         os.ftruncate(self._fd, offset)
         os.lseek(self._fd, offset, os.SEEK_SET)
-        self._size = offset
-        self._flushed = offset
-
-    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
-        assert self._fd is not None, "writer is closed"
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-            self._size += written
-        if self._size - self._flushed >= KICK_BYTES:
-            start_writeback(self._fd, self._flushed, self._size - self._flushed)
-            self._flushed = self._size
+        self._out = _Appender(self._fd, offset)
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._fd is not None, "writer is closed"
         try:
-            await asyncio.to_thread(self._write_all, data)
+            await asyncio.to_thread(self._out.append, data)
         except OSError as exc:
             raise _translate(exc) from exc
 
@@ -143,13 +141,13 @@ class LocalStagedWriter:
             await asyncio.to_thread(os.fsync, self._fd)
         except OSError as exc:
             raise _translate(exc) from exc
-        return self._size
+        return self._out.size
 
     async def truncate(self, size: int) -> None:
         assert self._fd is not None, "writer is closed"
         os.ftruncate(self._fd, size)
         os.lseek(self._fd, size, os.SEEK_SET)
-        self._size = size
+        self._out = _Appender(self._fd, size)
 
     async def close(self) -> None:
         if self._fd is not None:
