@@ -5,13 +5,15 @@
     python3 run.py test  [pytest options]          # the whole test suite
 
 Each one first makes ``.venv`` and installs the pinned dependencies (requirements.lock)
-when they changed since the last run.
+when they changed since the last run; ``test`` also installs the browser and tools the
+tests drive (Chromium, curl, Node) with apt-get when they are missing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -49,6 +51,28 @@ def ensure_environment() -> None:
     STAMP.write_text(fingerprint)
 
 
+# What the test suite needs from the system, by the command that shows it is there.
+SYSTEM_PACKAGES = {"/usr/bin/chromium": "chromium", "curl": "curl", "node": "nodejs", "npm": "npm"}
+
+
+def ensure_system_packages() -> None:
+    """Install the browser and tools the tests drive (Debian/Ubuntu, as root), or say which."""
+    missing = [
+        package
+        for probe, package in SYSTEM_PACKAGES.items()
+        if not (os.path.exists(probe) if probe.startswith("/") else shutil.which(probe))
+    ]
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print(f"the tests need: {' '.join(missing)} (install them first)", file=sys.stderr)
+        return
+    print(f"installing {' '.join(missing)} with apt-get …", file=sys.stderr)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("serve", "test", "install"):
         print(__doc__, file=sys.stderr)
@@ -59,6 +83,7 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "serve":
         return subprocess.call([str(BIN / "filebay"), "serve", *rest], cwd=ROOT)
+    ensure_system_packages()
     code = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
     if code == 5:  # pytest: no tests were collected; that is a failure, not a pass
         print("pytest ran no tests", file=sys.stderr)
