@@ -230,13 +230,22 @@ class _FullWriter(LocalBlobWriter):
     """A local writer on a disk that has ``room`` bytes left."""
 
     room = 2 * MIB
-    _written = 0
 
-    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self._written + len(data) > self.room:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self._written += len(data)
-        super()._write_all(data)
+    def __init__(self, store: LocalBlobStore, key: str) -> None:
+        super().__init__(store, key)
+        written = 0
+        append = self._out.append
+
+        # The disk fills where the real write happens (in the worker thread), so the
+        # writer's own translation of OSError(ENOSPC) is what the test exercises.
+        def append_until_full(data: bytes | bytearray | memoryview) -> None:
+            nonlocal written
+            if written + len(data) > self.room:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            written += len(data)
+            append(data)
+
+        self._out.append = append_until_full  # type: ignore[method-assign]
 
 
 class _FullStore(LocalBlobStore):
