@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from filebay.errors import BadRequest, UnsupportedMediaType, UnsupportedVersion
 from filebay.tus.headers import (
@@ -41,9 +41,17 @@ def _service(
     )
 
 
+TusDep = Annotated[TusService, Depends(_service)]
+
+
 def _require_version(value: str | None) -> None:
     if value != TUS_VERSION:
         raise UnsupportedVersion()
+
+
+def _require_offset_stream(content_type: str | None) -> None:
+    if (content_type or "").split(";")[0].strip() != OFFSET_CONTENT_TYPE:
+        raise UnsupportedMediaType()
 
 
 def _progress_headers(progress: Progress) -> dict[str, str]:
@@ -83,10 +91,7 @@ async def options(settings: SettingsDep) -> Response:
 async def create(
     request: Request,
     principal: PrincipalDep,
-    store: StoreDep,
-    catalog: CatalogDep,
-    uploads: UploadsDep,
-    settings: SettingsDep,
+    tus: TusDep,
     tus_resumable: TusResumable = None,
     upload_length: Annotated[str | None, Header(alias="Upload-Length")] = None,
     upload_metadata: Annotated[str | None, Header(alias="Upload-Metadata")] = None,
@@ -98,7 +103,6 @@ async def create(
         raise BadRequest("Upload-Defer-Length is not supported; send Upload-Length")
     length = parse_length(upload_length, "Upload-Length")
     metadata = parse_metadata(upload_metadata)
-    tus = _service(store, catalog, uploads, settings)
     session = await tus.create(
         principal.username,
         principal.quota_bytes,
@@ -118,8 +122,8 @@ async def create(
     )
     if has_body or length == 0:
         # creation-with-upload (or an empty file, complete at once)
-        if has_body and (content_type or "").split(";")[0].strip() != OFFSET_CONTENT_TYPE:
-            raise UnsupportedMediaType()
+        if has_body:
+            _require_offset_stream(content_type)
         progress = await tus.append(
             session.id,
             principal.username,
@@ -142,14 +146,10 @@ async def create(
 async def head(
     upload_id: str,
     principal: PrincipalDep,
-    store: StoreDep,
-    catalog: CatalogDep,
-    uploads: UploadsDep,
-    settings: SettingsDep,
+    tus: TusDep,
     tus_resumable: TusResumable = None,
 ) -> Response:
     _require_version(tus_resumable)
-    tus = _service(store, catalog, uploads, settings)
     progress, metadata = await tus.status(upload_id, principal.scope, principal.quota_bytes)
     headers = _progress_headers(progress)
     headers["Upload-Length"] = str(progress.length)
@@ -170,20 +170,15 @@ async def patch(
     upload_id: str,
     request: Request,
     principal: PrincipalDep,
-    store: StoreDep,
-    catalog: CatalogDep,
-    uploads: UploadsDep,
-    settings: SettingsDep,
+    tus: TusDep,
     tus_resumable: TusResumable = None,
     upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
     upload_checksum: Annotated[str | None, Header(alias="Upload-Checksum")] = None,
     content_type: Annotated[str | None, Header(alias="Content-Type")] = None,
 ) -> Response:
     _require_version(tus_resumable)
-    if (content_type or "").split(";")[0].strip() != OFFSET_CONTENT_TYPE:
-        raise UnsupportedMediaType()
+    _require_offset_stream(content_type)
     offset = parse_length(upload_offset, "Upload-Offset")
-    tus = _service(store, catalog, uploads, settings)
     progress = await tus.append(
         upload_id,
         principal.username,
@@ -206,12 +201,9 @@ async def patch(
 async def terminate(
     upload_id: str,
     principal: PrincipalDep,
-    store: StoreDep,
-    catalog: CatalogDep,
-    uploads: UploadsDep,
-    settings: SettingsDep,
+    tus: TusDep,
     tus_resumable: TusResumable = None,
 ) -> Response:
     _require_version(tus_resumable)
-    await _service(store, catalog, uploads, settings).terminate(upload_id, principal.scope)
+    await tus.terminate(upload_id, principal.scope)
     return Response(status_code=204, headers={"Tus-Resumable": TUS_VERSION})
