@@ -95,7 +95,9 @@ async def paced(
     iterator = aiter(chunks)
     while True:
         try:
-            chunk = await asyncio.wait_for(anext(iterator), idle_seconds)
+            # asyncio.timeout, not wait_for: no extra task per chunk on the upload hot path.
+            async with asyncio.timeout(idle_seconds):
+                chunk = await anext(iterator)
         except StopAsyncIteration:
             return
         except TimeoutError as exc:
