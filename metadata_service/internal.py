@@ -16,7 +16,7 @@ from filebay.web.listing import list_query
 from filebay.web.state import CatalogDep, DirectoryDep, SharesDep, UploadsDep
 
 
-def require_service_token(
+async def require_service_token(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     expected = request.app.state.service_token
@@ -30,7 +30,7 @@ router = APIRouter(
 )
 
 
-def owner_scope(
+async def owner_scope(
     owner: Annotated[str | None, Query(max_length=64)] = None,
     all: Annotated[bool, Query()] = False,
 ) -> str | None:

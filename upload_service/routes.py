@@ -15,7 +15,7 @@ from filebay.upload.service import Uploader
 from filebay.web.limits import paced
 from filebay.web.openapi import AUTHENTICATED, errors
 from filebay.web.records import record_json
-from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_settings
+from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_services
 
 router = APIRouter(prefix="/api", tags=["upload"])
 
@@ -73,7 +73,7 @@ def _declared_length(request: Request, limit: int) -> int | None:
 
 async def request_body(request: Request) -> AsyncIterator[bytes]:
     """The request body as it arrives; a vanished client becomes ``ClientGone``."""
-    settings = get_settings(request)
+    settings = get_services(request).settings
     UPLOADS_IN_PROGRESS.inc()
     try:
         stream = paced(

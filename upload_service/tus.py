@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/tus", tags=["tus"])
 TusResumable = Annotated[str | None, Header(alias="Tus-Resumable")]
 
 
-def _service(
+async def _service(
     store: StoreDep, catalog: CatalogDep, uploads: UploadsDep, settings: SettingsDep
 ) -> TusService:
     return TusService(

@@ -9,7 +9,7 @@ from fastapi import Query
 from filebay.catalog.base import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, SortKey
 
 
-def list_query(
+async def list_query(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=4096, description="next_cursor of the previous page.")

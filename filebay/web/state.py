@@ -50,59 +50,60 @@ class Services:
 
 
 def get_services(request: Request) -> Services:
+    """What the app holds (a plain function: callable outside ``Depends`` too)."""
     services: Services = request.app.state.services
     return services
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return get_services(request).settings
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     return get_services(request).catalog
 
 
-def get_uploads(request: Request) -> UploadSessions:
+async def get_uploads(request: Request) -> UploadSessions:
     return get_services(request).uploads
 
 
-def get_shares(request: Request) -> Shares:
+async def get_shares(request: Request) -> Shares:
     shares = get_services(request).shares
     if shares is None:
         raise RuntimeError("this service does not manage share links")
     return shares
 
 
-def get_share_lookup(request: Request) -> ShareLookup:
+async def get_share_lookup(request: Request) -> ShareLookup:
     return get_services(request).share_lookup
 
 
-def get_limiter(request: Request) -> LoginLimiter:
+async def get_limiter(request: Request) -> LoginLimiter:
     return get_services(request).limiter
 
 
-def get_store(request: Request) -> BlobStore:
+async def get_store(request: Request) -> BlobStore:
     store = get_services(request).store
     if store is None:  # a service built without blob access: a wiring bug, not user input
         raise RuntimeError("this service has no blob store")
     return store
 
 
-def get_directory(request: Request) -> Directory:
+async def get_directory(request: Request) -> Directory:
     directory = get_services(request).directory
     if directory is None:
         raise RuntimeError("this service has no user directory")
     return directory
 
 
-def get_keyring(request: Request) -> KeyRing:
+async def get_keyring(request: Request) -> KeyRing:
     ring = get_services(request).keyring
     if ring is None:
         raise RuntimeError("this service does not sign tokens")
     return ring
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def get_templates(request: Request) -> Jinja2Templates:
     templates: Jinja2Templates = request.app.state.templates
     return templates
 
@@ -134,6 +135,8 @@ async def require_admin(principal: Annotated[Principal, Depends(current_principa
     return principal
 
 
+# Every dependency is ``async def``: FastAPI runs a plain ``def`` dependency in a worker
+# thread, and those hops (several per request) cost more than the request's own work.
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
