@@ -10,7 +10,6 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import (
     ColumnElement,
     delete,
-    event,
     func,
     literal,
     or_,
@@ -19,17 +18,14 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page
 from filebay.catalog.cursor import Cursor, decode_cursor, encode_cursor
+from filebay.catalog.engine import GroupCommit, SessionRunner, create_engine
 from filebay.catalog.migrate import migrate
 from filebay.catalog.models import FileRow, ShareRow, UserRow
 from filebay.errors import BadRequest, CatalogUnavailable, NotFound, QuotaExceeded
@@ -85,49 +81,14 @@ def _escape_like(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    # FULL: an acknowledged upload's record survives power loss (NORMAL may drop it).
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-    # SQLite's lower() folds ASCII only; search (name ILIKE) must fold "Ü" like PostgreSQL.
-    dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
-
-
-def _unicode_lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-def create_engine(url: str) -> AsyncEngine:
-    """An engine with filebay's connection settings for the given URL."""
-    if url.startswith("sqlite"):
-        # Each aiosqlite connection is a thread: keep enough of them open that concurrent
-        # requests never open and close overflow connections (measured: most of the CPU of a
-        # small request at 32 connections went there).
-        engine = create_async_engine(
-            url, connect_args={"timeout": 10}, pool_size=32, max_overflow=32, pool_timeout=10
-        )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        pool_timeout=5,
-        connect_args={"timeout": 5, "command_timeout": 30},
-    )
-
-
 class SqlCatalog:
     """Direct SQL. Owned by the metadata service (and the all-in-one process)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._session = async_sessionmaker(engine, expire_on_commit=False)
+        self._run = SessionRunner(engine)
+        # Records of concurrent uploads are committed together (see GroupCommit).
+        self._adds = GroupCommit(self._run, (SQLAlchemyError, OSError))
 
     @classmethod
     async def open(cls, url: str, *, run_migrations: bool = True) -> SqlCatalog:
@@ -141,6 +102,7 @@ class SqlCatalog:
         return cls(engine)
 
     async def close(self) -> None:
+        await self._run.close()
         await self.engine.dispose()
 
     @staticmethod
@@ -149,16 +111,17 @@ class SqlCatalog:
 
     @unavailable_on_db_errors
     async def owners(self) -> list[str]:
-        async with self._session() as session:
-            return list((await session.scalars(select(FileRow.owner).distinct())).all())
+        def work(session: Session) -> list[str]:
+            return list(session.scalars(select(FileRow.owner).distinct()).all())
+
+        return await self._run.read(work)
 
     @unavailable_on_db_errors
     async def usage(self, owner: str) -> int:
-        async with self._session() as session:
-            total = await session.scalar(
-                select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner)
-            )
-        return int(total or 0)
+        def work(session: Session) -> int:
+            return _used_bytes(session, owner)
+
+        return await self._run.read(work)
 
     @unavailable_on_db_errors
     async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
@@ -174,33 +137,32 @@ class SqlCatalog:
             created_at=now,
             updated_at=now,
         )
-        async with self._session.begin() as session:
+
+        def work(session: Session) -> None:
             if quota_bytes is not None:
                 # Serialise one owner's uploads on PostgreSQL so two cannot both squeeze in.
-                await session.execute(
+                session.execute(
                     select(UserRow.username).where(UserRow.username == new.owner).with_for_update()
                 )
-                used = await session.scalar(
-                    select(func.coalesce(func.sum(FileRow.size), 0)).where(
-                        FileRow.owner == new.owner
-                    )
-                )
-                if int(used or 0) + new.size > quota_bytes:
+                if _used_bytes(session, new.owner) + new.size > quota_bytes:
                     raise QuotaExceeded()
             session.add(row)
+
+        await self._adds.submit(work)
         return _to_record(row)
 
     @unavailable_on_db_errors
     async def get(self, file_id: str, owner: str | None) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
-        async with self._session() as session:
-            row = await session.scalar(
-                select(FileRow).where(FileRow.id == file_id, *self._scope(owner))
-            )
-        if row is None:
-            raise NotFound()
-        return _to_record(row)
+
+        def work(session: Session) -> FileRecord:
+            row = session.scalar(select(FileRow).where(FileRow.id == file_id, *self._scope(owner)))
+            if row is None:
+                raise NotFound()
+            return _to_record(row)
+
+        return await self._run.read(work)
 
     @unavailable_on_db_errors
     async def list(self, owner: str | None, query: ListQuery) -> Page:
@@ -218,11 +180,14 @@ class SqlCatalog:
             return Page([], None)
         order = (column.desc(), FileRow.id.desc()) if sort.descending else (column, FileRow.id)
         stmt = select(FileRow).where(*conditions).order_by(*order).limit(query.limit + 1)
-        async with self._session() as session:
-            rows = list((await session.scalars(stmt)).all())
-            more = len(rows) > query.limit
-            rows = rows[: query.limit]
-            shared = await _shared_ids(session, [r.id for r in rows])
+
+        def work(session: Session) -> tuple[list[FileRow], set[str]]:
+            rows = list(session.scalars(stmt).all())
+            return rows, _shared_ids(session, [r.id for r in rows[: query.limit]])
+
+        rows, shared = await self._run.read(work)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
         next_cursor = None
         if more and rows:
             last = rows[-1]
@@ -233,43 +198,52 @@ class SqlCatalog:
     async def rename(self, file_id: str, owner: str | None, name: str) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
-        async with self._session.begin() as session:
-            result = await session.execute(
+
+        def work(session: Session) -> FileRecord:
+            row = session.execute(
                 update(FileRow)
                 .where(FileRow.id == file_id, *self._scope(owner))
                 .values(name=name, updated_at=datetime.now(UTC))
                 .returning(FileRow)
-            )
-            row = result.scalar_one_or_none()
+            ).scalar_one_or_none()
             if row is None:
                 raise NotFound()
             return _to_record(row)
+
+        return await self._run.write(work)
 
     @unavailable_on_db_errors
     async def delete(self, file_id: str, owner: str | None) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
-        async with self._session.begin() as session:
-            result = await session.execute(
+
+        def work(session: Session) -> FileRecord:
+            row = session.execute(
                 delete(FileRow).where(FileRow.id == file_id, *self._scope(owner)).returning(FileRow)
-            )
-            row = result.scalar_one_or_none()
+            ).scalar_one_or_none()
             if row is None:
                 raise NotFound()
             # Deleting a file ends its share links, in the same transaction.
-            await session.execute(delete(ShareRow).where(ShareRow.file_id == file_id))
+            session.execute(delete(ShareRow).where(ShareRow.file_id == file_id))
             return _to_record(row)
+
+        return await self._run.write(work)
 
     @unavailable_on_db_errors
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        def work(session: Session) -> None:
+            session.execute(text("SELECT 1"))
+
+        await self._run.read(work)
 
     @unavailable_on_db_errors
     async def _rows_after(self, last_id: str) -> list[FileRow]:
-        async with self._session() as session:
-            stmt = select(FileRow).where(FileRow.id > last_id).order_by(FileRow.id).limit(1000)
-            return list((await session.scalars(stmt)).all())
+        stmt = select(FileRow).where(FileRow.id > last_id).order_by(FileRow.id).limit(1000)
+
+        def work(session: Session) -> list[FileRow]:
+            return list(session.scalars(stmt).all())
+
+        return await self._run.read(work)
 
     async def iter_all(self) -> AsyncIterator[FileRecord]:
         last_id = ""
@@ -282,12 +256,19 @@ class SqlCatalog:
             last_id = rows[-1].id
 
 
-async def _shared_ids(session: AsyncSession, ids: list[str]) -> set[str]:
+def _used_bytes(session: Session, owner: str) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner)
+    )
+    return int(total or 0)
+
+
+def _shared_ids(session: Session, ids: list[str]) -> set[str]:
     """Which of these files have a usable share link (one indexed query per page)."""
     if not ids:
         return set()
     now = datetime.now(UTC)
-    found = await session.scalars(
+    found = session.scalars(
         select(ShareRow.file_id)
         .where(
             ShareRow.file_id.in_(ids),

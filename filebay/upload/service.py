@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -64,8 +65,10 @@ class Uploader:
         )
         try:
             return await self._catalog.add(new, self._quota)
-        except CatalogOutcomeUnknown:
-            raise  # the record may exist after all: a blob without record is the safe side
+        except (CatalogOutcomeUnknown, asyncio.CancelledError):
+            # The record may exist after all (a cancelled caller does not stop a commit
+            # already under way): a blob without record is the safe side.
+            raise
         except BaseException:
             await self._store.delete(blob.key)  # the record never existed: leave no blob
             raise

@@ -6,6 +6,8 @@ PostgreSQL, and HttpCatalog talking to a real metadata service.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import itertools
 from datetime import UTC, datetime
 
@@ -384,5 +386,52 @@ def test_add_within_the_quota_succeeds_and_beyond_it_records_nothing(run: Runner
             await catalog.get(over.id, None)
         assert await catalog.usage("alice") == 100
         await catalog.add(new_file("bob", "d", 100), quota_bytes=100)  # quotas are per owner
+
+    run(scenario)
+
+
+def test_concurrent_adds_all_land_with_their_own_records(run: Runner) -> None:
+    # On SQL these share transactions (group commit); each caller still gets its own record.
+    async def scenario(catalog: Catalog) -> None:
+        files = [new_file("alice", f"f{i:02d}", size=i + 1) for i in range(40)]
+        records = await asyncio.gather(*(catalog.add(f) for f in files))
+        assert [r.id for r in records] == [f.id for f in files]
+        assert [r.size for r in records] == [f.size for f in files]
+        page = await catalog.list("alice", ListQuery(limit=100))
+        assert {r.id for r in page.items} == {f.id for f in files}
+        assert await catalog.usage("alice") == sum(range(1, 41))
+
+    run(scenario)
+
+
+def test_concurrent_adds_over_the_quota_refuse_only_what_does_not_fit(run: Runner) -> None:
+    async def scenario(catalog: Catalog) -> None:
+        files = [new_file("alice", f"q{i}", size=30) for i in range(6)]
+        results = await asyncio.gather(
+            *(catalog.add(f, quota_bytes=100) for f in files), return_exceptions=True
+        )
+        stored = [r for r in results if not isinstance(r, BaseException)]
+        refused = [r for r in results if isinstance(r, BaseException)]
+        assert len(stored) == 3
+        assert all(isinstance(r, QuotaExceeded) for r in refused)
+        assert await catalog.usage("alice") == 90
+
+    run(scenario)
+
+
+def test_a_refused_record_among_concurrent_adds_fails_alone(run: Runner) -> None:
+    async def scenario(catalog: Catalog) -> None:
+        first = await catalog.add(new_file("alice", "taken"))
+        clash = dataclasses.replace(new_file("alice", "clash"), id=first.id)
+        others = [new_file("alice", f"ok{i}") for i in range(8)]
+        results = await asyncio.gather(
+            *(catalog.add(f) for f in [*others[:4], clash, *others[4:]]),
+            return_exceptions=True,
+        )
+        assert isinstance(results[4], Exception)
+        assert not any(isinstance(r, BaseException) for i, r in enumerate(results) if i != 4)
+        for f in others:
+            assert (await catalog.get(f.id, "alice")).name == f.name
+        assert (await catalog.get(first.id, "alice")).name == "taken"
 
     run(scenario)
