@@ -1,51 +1,47 @@
-"""Fixtures: real servers in both shapes, and a fresh PostgreSQL database per run."""
+"""Fixtures: real servers in both shapes, and fresh PostgreSQL databases."""
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from tests.servers import Deployment, running
-
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-async def _pg(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+from tests.servers import Deployment, running_single_user
+from tests.support import fresh_database
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database on the machine's server, dropped afterwards."""
-    name = f"filebay_test_{secrets.token_hex(4)}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    """A fresh PostgreSQL database on the machine's server, shared by the session's
+    single-user deployments, dropped afterwards. Suites with logins make their own beside
+    it (``tests.support.fresh_database``): a first start must find no users."""
+    with fresh_database("filebay_test") as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    """A PostgreSQL database of the test's own (fsck needs one no other test writes to)."""
+    with fresh_database("filebay_api") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def catalog_pg_url() -> Iterator[str]:
+    """A PostgreSQL database for the catalog contract suite alone (it empties the tables
+    before each test), dropped afterwards."""
+    with fresh_database("filebay_catalog") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["all", "split"])
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_url: str
 ) -> Iterator[Deployment]:
-    """filebay as users run it: one process on SQLite, or four processes on PostgreSQL.
-
-    Single-user mode (FILEBAY_AUTH=off): these tests are about files; logins, ownership and
-    the access matrix are tested with auth on in tests/auth/."""
+    """filebay in both shapes, single-user (``tests.servers.running_single_user``), once per
+    module."""
     shape: str = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"data-{shape}")
-    env = {"FILEBAY_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024), "FILEBAY_AUTH": "off"}
-    if shape == "split":
-        env["FILEBAY_DATABASE_URL"] = pg_url
-    with running(shape, data_dir, env) as dep:
+    with running_single_user(shape, data_dir, pg_url) as dep:
         yield dep

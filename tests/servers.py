@@ -9,13 +9,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-READY_TIMEOUT = 30.0
+# Generous: on a busy two-core machine, several services importing at once can take half a
+# minute to answer. A healthy start is far quicker, so this only delays the report of a bad one.
+READY_TIMEOUT = 120.0
+# What a server's log shows when a request crashed it (a 500 is always a bug).
+CRASH_MARKERS = ("Traceback (most recent call last)", "Exception in ASGI application")
 
 
 def free_port() -> int:
@@ -52,17 +56,17 @@ class ServerProcess:
             self.wait_ready()
         return self
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.service} exited:\n{self.log()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return
             time.sleep(0.05)
-        raise RuntimeError(f"{self.service} did not start:\n{self.log()}")
+        raise RuntimeError(f"{self.service} did not start in {timeout:.0f} s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
@@ -115,14 +119,34 @@ class Deployment:
             proc.stop()
 
 
-def start_deployment(shape: str, data_dir: Path, env: dict[str, str] | None = None) -> Deployment:
-    """``all``: one process. ``split``: auth, metadata, upload and download processes."""
+def start_side_by_side(procs: Sequence[ServerProcess], first: Collection[str]) -> None:
+    """Start ``procs`` in order, each without waiting for the one before, except that a
+    process whose service is in ``first`` must be ready before the next starts; then wait
+    for them all. Side by side saves most of the start-up time of a multi-process shape.
+    On failure the caller stops the processes (those not started yet stop as a no-op)."""
+    for proc in procs:
+        proc.start(wait=proc.service in first)
+    for proc in procs:
+        proc.wait_ready()
+
+
+def start_deployment(
+    shape: str,
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    public_download_url: bool = False,
+) -> Deployment:
+    """``all``: one process. ``split``: auth, metadata, upload and download processes.
+
+    ``public_download_url`` also tells the split's services where the browser finds the
+    download service (FILEBAY_DOWNLOAD_URL): the UI's pages then link to it, but the API's
+    records and share links carry absolute URLs instead of paths, so only the UI tests ask."""
     data_dir.mkdir(parents=True, exist_ok=True)
     # Single-user unless the test asks for logins (FILEBAY_AUTH=on): most suites are about
     # files, and tests/auth/ covers logins, ownership and the access matrix.
     env = {"FILEBAY_LOG_LEVEL": "warning", "FILEBAY_AUTH": "off", **(env or {})}
     deployment = Deployment(shape, data_dir)
-    # The auth service starts first: it creates the first admin and the signing key.
     services = ["all"] if shape == "all" else ["auth", "metadata", "upload", "download"]
     ports = {name: free_port() for name in services}
     if shape == "split":
@@ -132,11 +156,16 @@ def start_deployment(shape: str, data_dir: Path, env: dict[str, str] | None = No
             "FILEBAY_AUTH_URL": f"http://127.0.0.1:{ports['auth']}",
             "FILEBAY_UI_URL": f"http://127.0.0.1:{ports['upload']}",
         }
+        if public_download_url:
+            env["FILEBAY_DOWNLOAD_URL"] = f"http://127.0.0.1:{ports['download']}"
+    for name in services:
+        proc = ServerProcess(name, ports[name], data_dir, env, data_dir / f"{name}.log")
+        deployment.processes[name] = proc
     try:
-        for name in services:
-            proc = ServerProcess(name, ports[name], data_dir, env, data_dir / f"{name}.log")
-            deployment.processes[name] = proc
-            proc.start()
+        # The auth service is ready before the others start: it creates the first admin and
+        # the signing key. The others need neither to start, and concurrent schema
+        # migrations are serialised by the database.
+        start_side_by_side(list(deployment.processes.values()), first=("all", "auth"))
     except BaseException:
         deployment.stop()
         raise
@@ -144,9 +173,30 @@ def start_deployment(shape: str, data_dir: Path, env: dict[str, str] | None = No
 
 
 @contextlib.contextmanager
-def running(shape: str, data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Deployment]:
-    deployment = start_deployment(shape, data_dir, env)
+def running(
+    shape: str,
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    public_download_url: bool = False,
+) -> Iterator[Deployment]:
+    """``start_deployment`` for a ``with`` block: the processes stop when it ends."""
+    deployment = start_deployment(shape, data_dir, env, public_download_url=public_download_url)
     try:
         yield deployment
     finally:
         deployment.stop()
+
+
+@contextlib.contextmanager
+def running_single_user(shape: str, data_dir: Path, pg_url: str) -> Iterator[Deployment]:
+    """filebay as users run it: one process on SQLite, or four processes on the PostgreSQL
+    database ``pg_url``; uploads up to 64 MiB.
+
+    Single-user mode (FILEBAY_AUTH=off): these tests are about files; logins, ownership and
+    the access matrix are tested with auth on in tests/auth/."""
+    env = {"FILEBAY_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024), "FILEBAY_AUTH": "off"}
+    if shape == "split":
+        env["FILEBAY_DATABASE_URL"] = pg_url
+    with running(shape, data_dir, env) as deployment:
+        yield deployment

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from tests.api.support import assert_no_crashes, client, log_offsets
-from tests.servers import Deployment, running
+from tests.servers import Deployment, running_single_user
 
 
 @pytest.fixture(scope="package", params=["all", "split"])
@@ -23,10 +20,7 @@ def deployment(
     whole package instead of once per module: these tests keep apart by unique names."""
     shape: str = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"api-data-{shape}")
-    env = {"FILEBAY_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024), "FILEBAY_AUTH": "off"}
-    if shape == "split":
-        env["FILEBAY_DATABASE_URL"] = pg_url
-    with running(shape, data_dir, env) as dep:
+    with running_single_user(shape, data_dir, pg_url) as dep:
         yield dep
 
 
@@ -51,22 +45,3 @@ def no_server_crash(request: pytest.FixtureRequest) -> Iterator[None]:
 def http() -> Iterator[httpx.Client]:
     with client() as c:
         yield c
-
-
-async def _pg(statement: str) -> None:
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def fresh_pg_url() -> Iterator[str]:
-    """A PostgreSQL database of the test's own (fsck needs one no other test writes to)."""
-    name = f"filebay_api_{secrets.token_hex(4)}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -12,11 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.servers import Deployment, start_deployment
-
-# What a server log shows when a request crashed (uvicorn logs the traceback at ERROR).
-CRASH_MARKERS = ("Traceback (most recent call last)", "Exception in ASGI application")
-
+from tests.servers import CRASH_MARKERS, Deployment, start_deployment
 
 # --- server logs ---------------------------------------------------------------------------
 

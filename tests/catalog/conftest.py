@@ -12,7 +12,6 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -22,27 +21,6 @@ from filebay.catalog.sql import SqlCatalog
 from filebay.secrets import load_or_create_secret
 from tests.catalog.helpers import MetadataServer, Runner, Scenario
 from tests.servers import ServerProcess, free_port
-
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-async def _pg_admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="session")
-def catalog_pg_url() -> Iterator[str]:
-    """A PostgreSQL database for this suite alone, dropped afterwards."""
-    name = f"filebay_catalog_{secrets.token_hex(4)}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

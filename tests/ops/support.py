@@ -44,8 +44,6 @@ OPS_ENV = {
 #: The load test's summary, printed at the end of the run (conftest.pytest_terminal_summary).
 LOAD_REPORT = pytest.StashKey[list[str]]()
 
-CRASH_MARKERS = ("Traceback (most recent call last)", "Exception in ASGI application")
-
 
 def endpoints(portal: Portal) -> Endpoints:
     return Endpoints(portal.auth, portal.upload, portal.metadata, portal.download)
