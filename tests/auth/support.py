@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import secrets
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
-from tests.servers import Deployment, ServerProcess, free_port
+from tests.servers import CRASH_MARKERS, ServerProcess, start_deployment
+from tests.support import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    PASSWORD,
+    PortalBase,
+    api_login,
+    bearer,
+    client,
+    create_api_token,
+    create_user,
+    fresh_database,
+    pg_fetch,
+    unique,
+)
 
-ADMIN = "admin"
-ADMIN_PASSWORD = "admin-password-0123"
-PASSWORD = "user-password-0123"
 REVOCATION_SECONDS = 2
 # How long after a revocation a service may still accept the old credential: the configured
 # cache lifetime, plus request latency on a busy two-core machine.
@@ -40,32 +47,8 @@ AUTH_ENV = {
     "FILEBAY_LOG_LEVEL": "warning",
 }
 
-READY_TIMEOUT = 120.0
-CRASH_MARKERS = ("Traceback (most recent call last)", "Exception in ASGI application")
 
-
-# --- HTTP ----------------------------------------------------------------------------------
-
-
-def _refuse_500(response: httpx.Response) -> None:
-    assert response.status_code != 500, (
-        f"{response.request.method} {response.request.url} answered 500"
-    )
-
-
-def client(*, cookies: bool = False, timeout: float = 30.0) -> httpx.Client:
-    """An httpx client that fails on a 500. Without ``cookies`` it never keeps one, so a
-    login answer cannot silently authenticate the requests that follow."""
-    jar = CookieJar() if cookies else CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.Client(timeout=timeout, cookies=jar, event_hooks={"response": [_refuse_500]})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(4)}"
+# --- waiting ---------------------------------------------------------------------------------
 
 
 def wait_for(probe: Callable[[], bool], bound: float, what: str, *, interval: float = 0.1) -> float:
@@ -107,126 +90,15 @@ def wait_all_status(
         time.sleep(0.1)
 
 
-# --- PostgreSQL ----------------------------------------------------------------------------
-
-
-def _plain_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-async def _pg_execute(dsn: str, statement: str) -> None:
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@contextlib.contextmanager
-def fresh_database(pg_url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``pg_url``, dropped afterwards.
-
-    Not ``pg_url`` itself: that one is shared by the whole session, and a deployment that
-    found users there (another suite's first start) would ignore FILEBAY_ADMIN_PASSWORD."""
-    server, _, _db = pg_url.rpartition("/")
-    admin_dsn = _plain_dsn(server) + "/postgres"
-    name = f"filebay_auth_{secrets.token_hex(4)}"
-    asyncio.run(_pg_execute(admin_dsn, f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        asyncio.run(_pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _pg_rows(dsn: str, query: str) -> list[tuple[Any, ...]]:
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        return [tuple(r) for r in await conn.fetch(query)]
-    finally:
-        await conn.close()
-
-
-# --- servers -------------------------------------------------------------------------------
-
-
-def start_processes(shape: str, data_dir: Path, env: dict[str, str]) -> Deployment:
-    """Like ``tests.servers.start_deployment``, but the split's four services start side by
-    side (the auth service makes the first admin and the signing key; the others need
-    neither to start, and concurrent schema migrations are serialised by the database)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    deployment = Deployment(shape, data_dir)
-    names = ["all"] if shape == "all" else ["auth", "metadata", "upload", "download"]
-    ports = {name: free_port() for name in names}
-    if shape == "split":
-        env = {
-            **env,
-            "FILEBAY_METADATA_URL": f"http://127.0.0.1:{ports['metadata']}",
-            "FILEBAY_AUTH_URL": f"http://127.0.0.1:{ports['auth']}",
-            "FILEBAY_UI_URL": f"http://127.0.0.1:{ports['upload']}",
-        }
-    try:
-        for name in names:
-            proc = ServerProcess(name, ports[name], data_dir, env, data_dir / f"{name}.log")
-            deployment.processes[name] = proc
-            proc.start(wait=False)
-        for proc in deployment.processes.values():
-            wait_ready(proc)
-    except BaseException:
-        deployment.stop()
-        raise
-    return deployment
-
-
-def wait_ready(proc: ServerProcess, timeout: float = READY_TIMEOUT) -> None:
-    """Like ``ServerProcess.wait_ready``, with more patience: a two-core machine busy with
-    other test runs can take half a minute to import and start four services."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.proc is not None
-        if proc.proc.poll() is not None:
-            raise RuntimeError(f"{proc.service} exited:\n{proc.log()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{proc.url}/healthz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"{proc.service} did not start in {timeout} s:\n{proc.log()}")
-
-
 @dataclass
-class Portal:
+class Portal(PortalBase):
     """A running filebay with logins on, and what the tests need to drive it."""
 
-    deployment: Deployment
-    database_url: str | None  # None: the SQLite file in the data dir
     env: dict[str, str]
     http: httpx.Client = field(default_factory=client)
     _tokens: dict[str, str] = field(default_factory=dict)
 
     # where each route lives
-    @property
-    def shape(self) -> str:
-        return self.deployment.shape
-
-    @property
-    def data_dir(self) -> Path:
-        return self.deployment.data_dir
-
-    @property
-    def auth(self) -> str:
-        return self.deployment.auth
-
-    @property
-    def upload(self) -> str:
-        return self.deployment.upload
-
-    @property
-    def metadata(self) -> str:
-        return self.deployment.metadata
-
-    @property
-    def download(self) -> str:
-        return self.deployment.download
-
     def url(self, service: str) -> str:
         return str(getattr(self, service))
 
@@ -239,11 +111,7 @@ class Portal:
     # users and credentials
     def login(self, username: str, password: str = PASSWORD) -> str:
         """A bearer JWT from the OAuth2 password flow."""
-        response = self.http.post(
-            f"{self.auth}/api/auth/token", data={"username": username, "password": password}
-        )
-        assert response.status_code == 200, response.text
-        return str(response.json()["access_token"])
+        return api_login(self.auth, username, password, http=self.http)
 
     def admin_token(self) -> str:
         if ADMIN not in self._tokens:
@@ -261,18 +129,15 @@ class Portal:
         role: str = "user",
         quota_bytes: int | None = None,
     ) -> dict[str, Any]:
-        response = self.http.post(
-            f"{self.auth}/api/users",
-            json={
-                "username": username,
-                "password": password,
-                "role": role,
-                "quota_bytes": quota_bytes,
-            },
-            headers=self.admin(),
+        return create_user(
+            self.auth,
+            self.admin(),
+            username,
+            password,
+            role=role,
+            quota_bytes=quota_bytes,
+            http=self.http,
         )
-        assert response.status_code == 201, response.text
-        return dict(response.json())
 
     def new_user(self, prefix: str = "user", **kwargs: Any) -> tuple[str, str]:
         """A fresh user and a bearer JWT of theirs."""
@@ -291,11 +156,7 @@ class Portal:
         return {u["username"]: u for u in response.json()["items"]}
 
     def new_api_token(self, token: str, name: str = "test") -> dict[str, Any]:
-        response = self.http.post(
-            f"{self.auth}/api/tokens", json={"name": name}, headers=bearer(token)
-        )
-        assert response.status_code == 201, response.text
-        return dict(response.json())
+        return create_api_token(self.auth, bearer(token), name, http=self.http)
 
     def put(self, token: str, name: str, data: bytes) -> dict[str, Any]:
         response = self.http.put(
@@ -352,7 +213,7 @@ class Portal:
                 return list(conn.execute(f"SELECT * FROM {table}"))
             finally:
                 conn.close()
-        return asyncio.run(_pg_rows(_plain_dsn(self.database_url), f"SELECT * FROM {table}"))
+        return [tuple(r) for r in pg_fetch(self.database_url, f"SELECT * FROM {table}")]
 
     # the shell
     def cli_env(self) -> dict[str, str]:
@@ -406,14 +267,14 @@ def running_portal(
     *,
     unset: tuple[str, ...] = (),
 ) -> Iterator[Portal]:
-    """filebay with logins on: ``all`` on SQLite, ``split`` on a fresh PostgreSQL database.
-    ``env`` adds to (and ``unset`` takes away from) ``AUTH_ENV``."""
+    """filebay with logins on: ``all`` on SQLite, ``split`` on a fresh PostgreSQL database on
+    the server of ``pg_url``. ``env`` adds to (and ``unset`` takes away from) ``AUTH_ENV``."""
     env = {k: v for k, v in {**AUTH_ENV, **(env or {})}.items() if k not in unset}
     with contextlib.ExitStack() as stack:
         database_url = None
         if shape == "split":
-            database_url = stack.enter_context(fresh_database(pg_url))
+            database_url = stack.enter_context(fresh_database("filebay_auth", pg_url))
             env["FILEBAY_DATABASE_URL"] = database_url
-        portal = Portal(start_processes(shape, data_dir, env), database_url, env)
+        portal = Portal(start_deployment(shape, data_dir, env), database_url, env)
         stack.callback(portal.close)
         yield portal

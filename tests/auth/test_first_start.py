@@ -24,7 +24,6 @@ from tests.auth.support import (
     Portal,
     client,
     running_portal,
-    wait_ready,
 )
 from tests.servers import free_port
 
@@ -72,7 +71,7 @@ def test_without_admin_password_a_random_one_is_printed_once(
         proc.stop()
         proc.env = {**proc.env, "FILEBAY_ADMIN_PASSWORD": ADMIN_PASSWORD}
         proc.start(wait=False)
-        wait_ready(proc)
+        proc.wait_ready()
         again = proc.log_path.read_text(errors="replace")
         assert len(PRINTED.findall(again)) == 1, "the password was printed a second time"
         assert "created user" not in again[len(login_log) :]

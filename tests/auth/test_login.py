@@ -22,7 +22,6 @@ from tests.auth.support import (
     client,
     unique,
     wait_all_status,
-    wait_ready,
 )
 from tests.servers import ServerProcess, free_port
 
@@ -377,7 +376,7 @@ def test_repeated_failures_lock_the_user_out_on_every_replica(portal: Portal) ->
         login.service, free_port(), portal.data_dir, login.env, portal.data_dir / "replica.log"
     ).start(wait=False)
     try:
-        wait_ready(replica)
+        replica.wait_ready()
         response = _token_status(portal.http, replica.url, username, PASSWORD)
         assert response.status_code == 429, response.text
         assert _token_status(portal.http, replica.url, bystander, PASSWORD).status_code == 200
