@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.shares.support import Portal, client, running_portal
+from tests.support import crash_watch
 
 
 @pytest.fixture(scope="package", params=["all", "split"])
@@ -23,14 +24,7 @@ def portal(
 @pytest.fixture(autouse=True)
 def no_server_crash(request: pytest.FixtureRequest) -> Iterator[None]:
     """No request of the test made a server log a traceback (a 500 is always a bug)."""
-    if "portal" not in request.fixturenames:
-        yield
-        return
-    portal: Portal = request.getfixturevalue("portal")
-    offsets = portal.log_offsets()
-    yield
-    crashed = portal.crashes_since(offsets)
-    assert not crashed, f"a server logged a traceback:\n{crashed}"
+    yield from crash_watch(request)
 
 
 @pytest.fixture(scope="module")
