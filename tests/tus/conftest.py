@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.servers import running
-from tests.tus.support import AUTH_ENV, Site, assert_no_crash, fresh_database, start_site
+from tests.support import fresh_database
+from tests.tus.support import AUTH_ENV, Site, assert_no_crash, start_site
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -30,7 +31,7 @@ def site(
     with contextlib.ExitStack() as stack:
         env = dict(AUTH_ENV)
         if shape == "split":
-            env["FILEBAY_DATABASE_URL"] = stack.enter_context(fresh_database(pg_url))
+            env["FILEBAY_DATABASE_URL"] = stack.enter_context(fresh_database("filebay_tus", pg_url))
         deployment = stack.enter_context(running(shape, data_dir, env))
         site = start_site(deployment)
         yield site

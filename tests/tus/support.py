@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 
-from tests.servers import Deployment, ServerProcess, free_port
+from tests.servers import CRASH_MARKERS, Deployment, ServerProcess, free_port
+from tests.support import api_login, bearer, create_api_token, create_user
 
 TUS = "1.0.0"
 OFFSET_TYPE = "application/offset+octet-stream"
@@ -34,7 +32,6 @@ AUTH_ENV = {
     "FILEBAY_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
     "FILEBAY_LOG_LEVEL": "warning",
 }
-CRASH_MARKERS = ("Traceback (most recent call last)", "Exception in ASGI application")
 
 
 def _refuse_500(response: httpx.Response) -> None:
@@ -87,31 +84,6 @@ def upload_id(location: str) -> str:
     return urlsplit(location).path.rstrip("/").rsplit("/", 1)[1]
 
 
-# --- PostgreSQL --------------------------------------------------------------------------
-
-
-async def _pg_execute(dsn: str, statement: str) -> None:
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@contextlib.contextmanager
-def fresh_database(pg_url: str) -> Iterator[str]:
-    """A new, empty database beside ``pg_url`` (a shared one may already hold users, and the
-    first admin is only created on an empty one), dropped afterwards."""
-    server = pg_url.rpartition("/")[0]
-    admin_dsn = server.replace("postgresql+asyncpg://", "postgresql://", 1) + "/postgres"
-    name = f"filebay_tus_{secrets.token_hex(4)}"
-    asyncio.run(_pg_execute(admin_dsn, f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        asyncio.run(_pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 # --- a deployment with users ---------------------------------------------------------------
 
 
@@ -139,7 +111,7 @@ class Site:
         return self.deployment.processes.get("upload") or self.deployment.processes["all"]
 
     def auth(self, user: str = "alice") -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[user]}"}
+        return bearer(self.tokens[user])
 
     def tus(self, user: str = "alice", **extra: str) -> dict[str, str]:
         return {**self.auth(user), "Tus-Resumable": TUS, **extra}
@@ -149,32 +121,17 @@ class Site:
         return f"{base or self.deployment.upload}{urlsplit(path).path}"
 
     def login(self, user: str, password: str) -> str:
-        with client() as c:
-            r = c.post(
-                f"{self.deployment.auth}/api/auth/token",
-                data={"username": user, "password": password},
-            )
-        assert r.status_code == 200, r.text
-        return str(r.json()["access_token"])
+        return api_login(self.deployment.auth, user, password)
 
     def add_user(self, user: str, quota_bytes: int | None = None) -> None:
-        body: dict[str, object] = {"username": user, "password": PASSWORD, "role": "user"}
-        if quota_bytes is not None:
-            body["quota_bytes"] = quota_bytes
-        with client() as c:
-            r = c.post(f"{self.deployment.auth}/api/users", json=body, headers=self.auth("admin"))
-        assert r.status_code == 201, r.text
+        # No quota field at all unless one is asked for (the service's default applies).
+        quota = {} if quota_bytes is None else {"quota_bytes": quota_bytes}
+        create_user(self.deployment.auth, self.auth("admin"), user, PASSWORD, **quota)
         self.tokens[user] = self.login(user, PASSWORD)
 
     def api_token(self, user: str) -> str:
-        with client() as c:
-            r = c.post(
-                f"{self.deployment.auth}/api/tokens",
-                json={"name": f"tus-{secrets.token_hex(3)}"},
-                headers=self.auth(user),
-            )
-        assert r.status_code == 201, r.text
-        return str(r.json()["token"])
+        name = f"tus-{secrets.token_hex(3)}"
+        return str(create_api_token(self.deployment.auth, self.auth(user), name)["token"])
 
     # tus, raw
 
