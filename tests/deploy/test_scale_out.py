@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,33 +18,17 @@ from tests.s3.moto import MIB, MotoServer, multipart_uploads, new_bucket, object
 from tests.s3.moto import s3_env as make_s3_env
 from tests.s3.support import (
     client,
-    fresh_database,
     sha256,
     timed,
     tus_create,
     tus_offset,
     tus_patch,
 )
-from tests.servers import ServerProcess, free_port
+from tests.servers import CRASH_MARKERS, ServerProcess, free_port, start_side_by_side
+from tests.support import api_login, bearer, fresh_database
 
 ADMIN_PASSWORD = "scale-out-admin-password-0123"
 QUICK = 5.0  # seconds: "503 within a few seconds"
-CRASH_MARKERS = ("Traceback (most recent call last)", "Exception in ASGI application")
-
-
-def wait_ready(proc: ServerProcess, bound: float = 120.0) -> None:
-    """Like ``ServerProcess.wait_ready``, with room for six processes starting on two busy
-    cores."""
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        assert proc.proc is not None
-        if proc.proc.poll() is not None:
-            raise RuntimeError(f"{proc.service} exited:\n{proc.log()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{proc.url}/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{proc.service} did not start:\n{proc.log()}")
 
 
 @dataclass
@@ -60,7 +43,7 @@ class Cluster:
         return self.procs[name].url
 
     def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return bearer(self.token)
 
     def blob_keys(self) -> set[str]:
         return {k.rsplit("/", 1)[-1] for k in object_keys(self.s3, self.bucket, "blobs/")}
@@ -102,20 +85,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
             data_dir = root / name  # nothing on disk is shared between the processes
             data_dir.mkdir()
             procs[name] = ServerProcess(service, ports[name], data_dir, env, root / f"{name}.log")
-            # auth and metadata first (they migrate the database); the replicas side by side
-            procs[name].start(wait=False)
-            if service in ("auth", "metadata"):
-                wait_ready(procs[name])
-        for proc in procs.values():
-            wait_ready(proc)
+        # auth and metadata first (they migrate the database); the replicas side by side
+        start_side_by_side(list(procs.values()), first=("auth", "metadata"))
         cluster = Cluster(procs, bucket, s3_client(moto.url))
-        with httpx.Client(timeout=30) as http:
-            answer = http.post(
-                f"{cluster.url('auth')}/api/auth/token",
-                data={"username": "admin", "password": ADMIN_PASSWORD},
-            )
-        assert answer.status_code == 200, answer.text
-        cluster.token = answer.json()["access_token"]
+        cluster.token = api_login(cluster.url("auth"), "admin", ADMIN_PASSWORD)
         yield cluster
         assert not cluster.crashes(), cluster.crashes()
 
@@ -276,7 +249,7 @@ def test_metadata_down_answers_503_quickly_leaves_no_blob_and_recovers(
     assert cluster.blob_keys() == blobs_before  # no blob left behind
     assert multipart_uploads(cluster.s3, cluster.bucket) == uploads_before
 
-    wait_ready(cluster.procs["metadata"].start(wait=False))
+    cluster.procs["metadata"].start()
     again = http.put(f"{cluster.url('upload-b')}/api/upload/after.txt", content=b"after")
     assert again.status_code == 201
     assert http.get(content_a).content == b"before"

@@ -1,19 +1,13 @@
-"""Helpers of the S3 and deployment tests: HTTP clients, tus requests, fresh databases."""
+"""Helpers of the S3 and deployment tests: HTTP clients, tus requests."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
-import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import asyncpg
 import httpx
-
-from tests.conftest import PG_ADMIN_DSN
 
 TUS = "1.0.0"
 OFFSET_TYPE = "application/offset+octet-stream"
@@ -77,22 +71,3 @@ def wait_until(probe: Callable[[], bool], bound: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {bound} s: {what}")
         time.sleep(0.1)
-
-
-async def _pg(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@contextlib.contextmanager
-def fresh_database(prefix: str = "filebay_s3") -> Iterator[str]:
-    """A PostgreSQL database of the caller's own, dropped afterwards."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

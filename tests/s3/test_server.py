@@ -17,17 +17,16 @@ from tests.s3.moto import s3_env as make_s3_env
 from tests.s3.support import (
     TUS,
     client,
-    fresh_database,
     sha1_checksum,
     sha256,
     tus_create,
     tus_offset,
     tus_patch,
 )
-from tests.servers import Deployment, running
+from tests.servers import CRASH_MARKERS, Deployment, running
+from tests.support import fresh_database
 
 PART = 5 * MIB
-CRASH_MARKERS = ("Traceback (most recent call last)", "Exception in ASGI application")
 
 
 class S3Site:
@@ -64,7 +63,7 @@ def site(
     env = {**make_s3_env(moto.url, bucket, PART), "FILEBAY_MAX_UPLOAD_BYTES": str(64 * MIB)}
     with contextlib.ExitStack() as stack:
         if shape == "split":
-            env["FILEBAY_DATABASE_URL"] = stack.enter_context(fresh_database())
+            env["FILEBAY_DATABASE_URL"] = stack.enter_context(fresh_database("filebay_s3"))
         data_dir: Path = tmp_path_factory.mktemp(f"s3-{shape}")
         site = S3Site(stack.enter_context(running(shape, data_dir, env)), moto, bucket)
         yield site

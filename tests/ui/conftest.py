@@ -12,13 +12,13 @@ from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tests.api.support import assert_no_crashes
 from tests.servers import Deployment, running
+from tests.support import api_login
 from tests.ui.support import (
     ADMIN_PASSWORD,
     BIG_SIZE,
     CHROMIUM,
     CHROMIUM_ARGS,
     Watch,
-    api_login,
     random_file,
 )
 

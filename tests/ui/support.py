@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, expect
 
+from tests.support import bearer, create_user
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's Chromium, quiet: no sandbox (root in CI), no GPU, no calls home.
 CHROMIUM_ARGS = [
@@ -90,26 +92,13 @@ def login(page: Page, base: str, username: str, password: str, *, landing: str =
     page.wait_for_load_state("load")
 
 
-def api_login(base: str, username: str, password: str) -> str:
-    """A bearer JWT (OAuth2 password flow)."""
-    r = httpx.post(f"{base}/api/auth/token", data={"username": username, "password": password})
-    assert r.status_code == 200, r.text
-    return str(r.json()["access_token"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def add_user(
     auth_base: str, admin_token: str, prefix: str, *, exact: bool = False, **extra: Any
 ) -> str:
     """A new user with PASSWORD (named ``prefix`` and a random suffix, or ``prefix`` itself
     when ``exact``); returns the username."""
     username = prefix if exact else f"{prefix}{secrets.token_hex(3)}"
-    body = {"username": username, "password": PASSWORD, "role": "user", **extra}
-    r = httpx.post(f"{auth_base}/api/users", json=body, headers=bearer(admin_token))
-    assert r.status_code == 201, r.text
+    create_user(auth_base, bearer(admin_token), username, PASSWORD, **extra)
     return username
 
 

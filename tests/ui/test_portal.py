@@ -10,6 +10,7 @@ import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from tests.servers import Deployment
+from tests.support import api_login
 from tests.ui.conftest import NewContext
 from tests.ui.support import (
     ADMIN_PASSWORD,
@@ -17,7 +18,6 @@ from tests.ui.support import (
     MIB,
     PASSWORD,
     add_user,
-    api_login,
     bearer,
     drop_files,
     list_files,

@@ -13,9 +13,10 @@ import pytest
 from playwright.sync_api import Page, Request, Response, expect
 
 from tests.servers import Deployment
+from tests.support import api_login
 from tests.ui.conftest import NewContext
 from tests.ui.support import BIG_SIZE as SIZE
-from tests.ui.support import MIB, PASSWORD, add_user, api_login, list_files, login
+from tests.ui.support import MIB, PASSWORD, add_user, list_files, login
 from tests.ui.throttle import ThrottlingProxy, throttled
 
 RATE = 8 * MIB  # bytes per second through the proxy: about five seconds for the file

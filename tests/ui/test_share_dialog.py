@@ -8,8 +8,9 @@ import re
 from playwright.sync_api import expect
 
 from tests.servers import Deployment
+from tests.support import api_login
 from tests.ui.conftest import NewContext
-from tests.ui.support import PASSWORD, add_user, api_login, list_files, login, put_file
+from tests.ui.support import PASSWORD, add_user, list_files, login, put_file
 
 
 def test_owner_shares_a_file_with_a_password_and_a_guest_downloads_it(

@@ -4,9 +4,7 @@ and a page CSP that names them)."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,55 +13,19 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.api.support import assert_no_crashes
-from tests.servers import Deployment, ServerProcess, free_port
+from tests.servers import Deployment, running
 from tests.ui.conftest import NewContext
 from tests.ui.support import ADMIN_PASSWORD, login, png, write_files
-
-SERVICES = ("auth", "metadata", "upload", "download")
-STARTUP_TIMEOUT = 120.0  # three processes starting at once on a busy two-core machine
-
-
-def wait_ready(proc: ServerProcess) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        assert proc.proc is not None
-        if proc.proc.poll() is not None:
-            raise RuntimeError(f"{proc.service} exited:\n{proc.log()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{proc.url}/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{proc.service} did not start:\n{proc.log()}")
 
 
 @pytest.fixture(scope="module")
 def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """Four processes on one SQLite file, each told where the others are for the browser."""
+    env = {"FILEBAY_AUTH": "on", "FILEBAY_ADMIN_PASSWORD": ADMIN_PASSWORD}
     data_dir = tmp_path_factory.mktemp("ui-split")
-    ports = {name: free_port() for name in SERVICES}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    env = {
-        "FILEBAY_LOG_LEVEL": "warning",
-        "FILEBAY_AUTH": "on",
-        "FILEBAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "FILEBAY_UI_URL": urls["upload"],
-        "FILEBAY_AUTH_URL": urls["auth"],
-        "FILEBAY_METADATA_URL": urls["metadata"],
-        "FILEBAY_DOWNLOAD_URL": urls["download"],
-    }
-    deployment = Deployment("split", data_dir)
-    try:
-        for name in SERVICES:
-            proc = ServerProcess(name, ports[name], data_dir, env, data_dir / f"{name}.log")
-            deployment.processes[name] = proc
-            # Auth first (it creates the admin and the signing key); the others together.
-            proc.start(wait=name == "auth")
-        for proc in deployment.processes.values():
-            wait_ready(proc)
+    with running("split", data_dir, env, public_download_url=True) as deployment:
         yield deployment
         assert_no_crashes(deployment)
-    finally:
-        deployment.stop()
 
 
 def test_the_ui_works_across_the_split_services(
