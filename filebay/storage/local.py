@@ -71,46 +71,75 @@ def _stat(key: str, path: Path) -> BlobStat:
 
 
 class LocalBlobWriter:
-    """Writes to a temp file; ``commit`` is fsync, rename into place, fsync the directory."""
+    """Writes to a temp file; ``commit`` is fsync, rename into place, fsync the directory.
+
+    The temp file is created by the first write that reaches the disk, in the worker thread:
+    creating a file can wait on the directory, and the event loop must not. Writes under
+    ``HOLD_BYTES`` are held in memory until the next write or the commit, so a small file
+    costs one worker-thread hop in all (create, write, fsync, rename), not three.
+    """
+
+    HOLD_BYTES = 256 * 1024
 
     def __init__(self, store: LocalBlobStore, key: str) -> None:
-        self._store = store
-        self._key = key
         self._final = store.path_for(key)
-        self._temp = store.temp_dir / f"{key}.{new_id()[:8]}.part"
-        self._fd: int | None = os.open(
-            self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-        )
-        self._out = _Appender(self._fd)
+        # Keys are fresh random ids, so the name is unique; O_EXCL makes sure of it.
+        self._temp = store.temp_dir / f"{key}.part"
+        self._out: _Appender | None = None
+        self._finished = False
+        self._held = bytearray()
+
+    def _appender(self) -> _Appender:
+        if self._out is None:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            self._out = _Appender(os.open(self._temp, flags, 0o600))
+        return self._out
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
-        assert self._fd is not None, "writer is finished"
+        assert not self._finished, "writer is finished"
+        if len(self._held) + len(data) < self.HOLD_BYTES:
+            self._held += data
+            return
+        held, self._held = self._held, bytearray()
         try:
-            await asyncio.to_thread(self._out.append, data)
+            await asyncio.to_thread(self._append, held, data)
         except OSError as exc:
             await self.abort()
             raise _translate(exc) from exc
 
-    def _publish(self) -> None:
-        assert self._fd is not None, "writer is finished"
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = None
+    def _append(self, held: bytearray, data: bytes | bytearray | memoryview) -> None:
+        out = self._appender()
+        if held:
+            out.append(held)
+        out.append(data)
+
+    def _publish(self, held: bytearray) -> None:
+        out = self._appender()
+        if held:
+            out.append(held)
+        os.fsync(out.fd)
+        self._out = None
+        os.close(out.fd)
         self._final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(self._temp, self._final)
         _fsync_dir(self._final.parent)
 
     async def commit(self) -> None:
+        assert not self._finished, "writer is finished"
+        held, self._held = self._held, bytearray()
         try:
-            await asyncio.to_thread(self._publish)
+            await asyncio.to_thread(self._publish, held)
         except OSError as exc:
             await self.abort()
             raise _translate(exc) from exc
+        self._finished = True
 
     def _discard(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._finished = True
+        self._held = bytearray()
+        if self._out is not None:
+            os.close(self._out.fd)
+            self._out = None
         self._temp.unlink(missing_ok=True)
 
     async def abort(self) -> None:
@@ -156,7 +185,7 @@ class LocalStagedWriter:
 
 
 class LocalBlobStore:
-    """The default backend. Layout: ``blobs/ab/cd/<key>``, ``tmp/<key>.<rand>.part`` for
+    """The default backend. Layout: ``blobs/ab/cd/<key>``, ``tmp/<key>.part`` for
     one-shot writes and ``staging/<key>`` for resumable uploads (all on one filesystem)."""
 
     def __init__(self, root: Path) -> None:

@@ -19,7 +19,7 @@ import uvicorn
 
 from filebay.app import create_app
 from filebay.config import Settings
-from filebay.storage.local import LocalBlobStore, LocalBlobWriter
+from filebay.storage.local import LocalBlobStore, LocalBlobWriter, _Appender
 from filebay.web.state import get_store
 from tests.api.support import (
     Part,
@@ -233,19 +233,26 @@ class _FullWriter(LocalBlobWriter):
 
     def __init__(self, store: LocalBlobStore, key: str) -> None:
         super().__init__(store, key)
-        written = 0
-        append = self._out.append
+        self._written = 0
+        self._full_disk_installed = False
 
+    def _appender(self) -> _Appender:
         # The disk fills where the real write happens (in the worker thread), so the
         # writer's own translation of OSError(ENOSPC) is what the test exercises.
+        out = super()._appender()
+        if self._full_disk_installed:
+            return out
+        append = out.append
+
         def append_until_full(data: bytes | bytearray | memoryview) -> None:
-            nonlocal written
-            if written + len(data) > self.room:
+            if self._written + len(data) > self.room:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            written += len(data)
+            self._written += len(data)
             append(data)
 
-        self._out.append = append_until_full  # type: ignore[method-assign]
+        out.append = append_until_full  # type: ignore[method-assign]
+        self._full_disk_installed = True
+        return out
 
 
 class _FullStore(LocalBlobStore):

@@ -18,7 +18,7 @@ from filebay.errors import BlobNotFound, StorageFull
 from filebay.ids import new_id
 from filebay.storage import local
 from filebay.storage.base import BlobStat, LocalPaths, Sweepable
-from filebay.storage.local import LocalBlobStore
+from filebay.storage.local import LocalBlobStore, LocalBlobWriter
 
 
 async def read_all(
@@ -196,9 +196,11 @@ def test_iter_temps_and_remove_temp(store: LocalBlobStore, tmp_path: Path) -> No
 
     async def scenario() -> None:
         writer = await store.open_writer(new_id())
-        await writer.write(b"12345")
+        # Big enough to reach the temp file (smaller writes are held until the commit).
+        payload = b"x" * LocalBlobWriter.HOLD_BYTES
+        await writer.write(payload)
         temps = await collect(store.iter_temps())
-        assert [t.size for t in temps] == [5]
+        assert [t.size for t in temps] == [len(payload)]
         for bad in ("../victim", "..", ".", "/etc/passwd"):
             await store.remove_temp(bad)
         await store.remove_temp(temps[0].key)
@@ -227,9 +229,27 @@ def test_a_full_disk_on_write_is_storage_full_and_leaves_no_temp(
         await writer.write(b"fits")
         monkeypatch.setattr(os, "write", _disk_full)
         with pytest.raises(StorageFull) as info:
-            await writer.write(b"does not fit")
+            await writer.write(b"does not fit" * LocalBlobWriter.HOLD_BYTES)
         monkeypatch.undo()
         assert info.value.status == 507
+        await writer.abort()
+        assert files_under(store.root) == []
+
+    asyncio.run(scenario())
+
+
+def test_a_full_disk_for_held_bytes_is_storage_full_at_commit(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = new_id()
+
+    async def scenario() -> None:
+        writer = await store.open_writer(key)
+        await writer.write(b"small")  # held in memory: the disk is first touched at commit
+        monkeypatch.setattr(os, "write", _disk_full)
+        with pytest.raises(StorageFull):
+            await writer.commit()
+        monkeypatch.undo()
         await writer.abort()
         assert files_under(store.root) == []
 
@@ -258,6 +278,44 @@ def test_a_full_disk_on_commit_is_storage_full_and_publishes_nothing(
 def test_no_space_for_a_new_temp_file_is_storage_full(
     store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(os, "open", _disk_full)
-    with pytest.raises(StorageFull):
-        asyncio.run(store.open_writer(new_id()))
+    async def scenario() -> None:
+        writer = await store.open_writer(new_id())
+        await writer.write(b"small")
+        # The temp file is created by the first write that reaches the disk (here: commit).
+        monkeypatch.setattr(os, "open", _disk_full)
+        with pytest.raises(StorageFull):
+            await writer.commit()
+        monkeypatch.undo()
+
+    asyncio.run(scenario())
+    assert files_under(store.root) == []
+
+
+def test_small_writes_are_held_until_commit_and_then_whole(store: LocalBlobStore) -> None:
+    key = new_id()
+
+    async def scenario() -> None:
+        writer = await store.open_writer(key)
+        await writer.write(b"hello ")
+        await writer.write(b"world")
+        assert await collect(store.iter_temps()) == []  # held in memory: no temp file yet
+        await writer.commit()
+
+    asyncio.run(scenario())
+    assert store.path_for(key).read_bytes() == b"hello world"
+    assert files_under(store.temp_dir) == []
+
+
+def test_held_bytes_go_first_when_a_big_write_follows(store: LocalBlobStore) -> None:
+    key = new_id()
+    big = os.urandom(LocalBlobWriter.HOLD_BYTES)
+
+    async def scenario() -> None:
+        writer = await store.open_writer(key)
+        await writer.write(b"head")
+        await writer.write(big)
+        await writer.write(b"tail")
+        await writer.commit()
+
+    asyncio.run(scenario())
+    assert store.path_for(key).read_bytes() == b"head" + big + b"tail"
