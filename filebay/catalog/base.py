@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -57,10 +57,20 @@ class FileRecord:
     shared: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["created_at"] = self.created_at.isoformat().replace("+00:00", "Z")
-        data["updated_at"] = self.updated_at.isoformat().replace("+00:00", "Z")
-        return data
+        # Field by field: dataclasses.asdict deep-copies every value (a tenth of a small
+        # request's CPU went there).
+        return {
+            "id": self.id,
+            "owner": self.owner,
+            "name": self.name,
+            "size": self.size,
+            "content_type": self.content_type,
+            "sha256": self.sha256,
+            "blob_key": self.blob_key,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"),
+            "shared": self.shared,
+        }
 
 
 @dataclass(frozen=True, slots=True)
