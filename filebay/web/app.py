@@ -128,11 +128,12 @@ def build_app(
     app.add_middleware(BodyLimitMiddleware, limit=settings.json_body_max_bytes)
     # Outermost, so the request id and timing cover everything below, errors included.
     app.add_middleware(ObservabilityMiddleware, service=service.value)
+    # The service's own routes first: they carry the traffic (see filebay.app._hot_first).
+    for router in routers:
+        app.include_router(router)
     app.include_router(health_router())
     app.include_router(metrics_router())
     app.include_router(docs_router(app.title))
-    for router in routers:
-        app.include_router(router)
     if settings.static_dir.is_dir():
         app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     return app
