@@ -87,6 +87,9 @@ async def content_response(
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{record.size}"
     headers["Content-Length"] = str(end - start)
     if method == "HEAD" or start == end:
+        # No bytes to send, but the blob must be there: HEAD answers what GET would (a
+        # record whose blob is gone is a 404, not a 200 with nothing behind it).
+        await store.stat(record.blob_key)
         return Response(status_code=status, headers=headers)
     stream = store.read(record.blob_key, start, end)
     first = await anext(stream, b"")  # opens the blob: BlobNotFound surfaces here, as a 404

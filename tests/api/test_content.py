@@ -301,3 +301,17 @@ def test_curl_downloads_the_whole_file_under_its_name(
     )  # fmt: skip
     assert result.returncode == 0
     assert (tmp_path / "blob.bin").read_bytes() == DATA
+
+
+def test_a_record_whose_blob_is_gone_is_404_for_get_and_head(
+    deployment: Deployment, http: httpx.Client
+) -> None:
+    record = put(deployment, http, "vanishing.txt", b"here today", "text/plain")
+    empty = put(deployment, http, "vanishing-empty.txt", b"", "text/plain")
+    for rec in (record, empty):
+        url = content_url(deployment, rec)
+        assert http.head(url).status_code == 200
+        blob = next(deployment.data_dir.glob(f"blobs/*/*/{rec['id']}"))
+        blob.unlink()  # lost behind the catalog's back (what fsck calls missing_blob)
+        assert http.get(url).status_code == 404
+        assert http.head(url).status_code == 404
