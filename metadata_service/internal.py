@@ -59,6 +59,12 @@ class AddBody(NewFileBody):
     quota_bytes: int | None = Field(None, ge=0)
 
 
+class AddManyBody(BaseModel):
+    #: A multipart upload's files (the public endpoint caps a request's parts too).
+    files: list[NewFileBody] = Field(min_length=1, max_length=10_000)
+    quota_bytes: int | None = Field(None, ge=0)
+
+
 class SessionQuery(BaseModel):
     username: str = Field(max_length=64)
     session_hash: str = Field(max_length=64)
@@ -81,6 +87,15 @@ async def add(body: AddBody, catalog: CatalogDep) -> dict[str, Any]:
     fields = body.model_dump()
     quota = fields.pop("quota_bytes")
     return _full(await catalog.add(NewFile(**fields), quota))
+
+
+@router.post("/files/batch", status_code=201)
+async def add_many(body: AddManyBody, catalog: CatalogDep) -> dict[str, Any]:
+    owners = {f.owner for f in body.files}
+    if len(owners) != 1:
+        raise BadRequest("one owner per batch")
+    news = [NewFile(**f.model_dump()) for f in body.files]
+    return {"files": [_full(r) for r in await catalog.add_many(news, body.quota_bytes)]}
 
 
 @router.get("/owners")

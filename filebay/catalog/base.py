@@ -95,6 +95,12 @@ class Catalog(Protocol):
         """Record a file whose blob is already published; ``QuotaExceeded`` when the owner's
         files would then add up to more than ``quota_bytes``."""
 
+    async def add_many(
+        self, news: list[NewFile], quota_bytes: int | None = None
+    ) -> list[FileRecord]:
+        """Record several files of one owner in one transaction: all of them or none
+        (``QuotaExceeded`` when together they do not fit)."""
+
     async def usage(self, owner: str) -> int:
         """Bytes stored by ``owner``."""
 

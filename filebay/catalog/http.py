@@ -122,6 +122,15 @@ class HttpCatalog:
         response = await self._call("POST", "/files", idempotent=False, json=body)
         return record_from_json(response.json())
 
+    async def add_many(
+        self, news: list[NewFile], quota_bytes: int | None = None
+    ) -> list[FileRecord]:
+        if not news:
+            return []
+        body = {"files": [asdict(new) for new in news], "quota_bytes": quota_bytes}
+        response = await self._call("POST", "/files/batch", idempotent=False, json=body)
+        return [record_from_json(item) for item in response.json()["files"]]
+
     async def owners(self) -> list[str]:
         response = await self._call("GET", "/owners", idempotent=True)
         return [str(owner) for owner in response.json()["owners"]]

@@ -125,31 +125,49 @@ class SqlCatalog:
 
     @unavailable_on_db_errors
     async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
+        return (await self._add_all([new], quota_bytes))[0]
+
+    @unavailable_on_db_errors
+    async def add_many(
+        self, news: list[NewFile], quota_bytes: int | None = None
+    ) -> list[FileRecord]:
+        return await self._add_all(news, quota_bytes)
+
+    async def _add_all(self, news: list[NewFile], quota_bytes: int | None) -> list[FileRecord]:
+        if not news:
+            return []
+        owner = news[0].owner
+        if any(new.owner != owner for new in news):
+            raise ValueError("add_many records files of one owner")
         now = datetime.now(UTC)
-        row = FileRow(
-            id=new.id,
-            owner=new.owner,
-            name=new.name,
-            size=new.size,
-            content_type=new.content_type,
-            sha256=new.sha256,
-            blob_key=new.blob_key,
-            created_at=now,
-            updated_at=now,
-        )
+        rows = [
+            FileRow(
+                id=new.id,
+                owner=new.owner,
+                name=new.name,
+                size=new.size,
+                content_type=new.content_type,
+                sha256=new.sha256,
+                blob_key=new.blob_key,
+                created_at=now,
+                updated_at=now,
+            )
+            for new in news
+        ]
 
         def work(session: Session) -> None:
             if quota_bytes is not None:
                 # Serialise one owner's uploads on PostgreSQL so two cannot both squeeze in.
                 session.execute(
-                    select(UserRow.username).where(UserRow.username == new.owner).with_for_update()
+                    select(UserRow.username).where(UserRow.username == owner).with_for_update()
                 )
-                if _used_bytes(session, new.owner) + new.size > quota_bytes:
+                if _used_bytes(session, owner) + sum(r.size for r in rows) > quota_bytes:
                     raise QuotaExceeded()
-            session.add(row)
+            session.add_all(rows)
 
+        # Concurrent uploads share a transaction (GroupCommit); these rows stay together.
         await self._adds.submit(work)
-        return _to_record(row)
+        return [_to_record(row) for row in rows]
 
     @unavailable_on_db_errors
     async def get(self, file_id: str, owner: str | None) -> FileRecord:

@@ -16,6 +16,8 @@ from filebay.upload.multipart import PartData, PartEnd, PartStart, iter_parts
 log = logging.getLogger("filebay.upload")
 
 FILE_FIELD = "file"
+#: A blob already published, with the name and type the client gave it.
+Published = tuple[StoredBlob, str, str | None]
 MAX_FIELD_BYTES = 64 * 1024
 
 
@@ -52,9 +54,9 @@ class Uploader:
             return QuotaExceeded()
         return TooLarge()
 
-    async def _record(self, blob: StoredBlob, name: str, content_type: str | None) -> FileRecord:
+    def _new_file(self, blob: StoredBlob, name: str, content_type: str | None) -> NewFile:
         clean = clean_name(name)
-        new = NewFile(
+        return NewFile(
             id=blob.key,
             owner=self._owner,
             name=clean,
@@ -63,14 +65,25 @@ class Uploader:
             sha256=blob.sha256,
             blob_key=blob.key,
         )
+
+    async def _record(self, blob: StoredBlob, name: str, content_type: str | None) -> FileRecord:
+        return (await self._record_all([(blob, name, content_type)]))[0]
+
+    async def _record_all(self, published: list[Published]) -> list[FileRecord]:
+        """Record every published blob in one transaction. Owns the blobs from here on:
+        when no record can exist, they are removed."""
+        news = [self._new_file(blob, name, ctype) for blob, name, ctype in published]
         try:
-            return await self._catalog.add(new, self._quota)
+            if len(news) == 1:
+                return [await self._catalog.add(news[0], self._quota)]
+            return await self._catalog.add_many(news, self._quota)
         except (CatalogOutcomeUnknown, asyncio.CancelledError):
-            # The record may exist after all (a cancelled caller does not stop a commit
-            # already under way): a blob without record is the safe side.
+            # The records may exist after all (a cancelled caller does not stop a commit
+            # already under way): blobs without records are the safe side.
             raise
         except BaseException:
-            await self._store.delete(blob.key)  # the record never existed: leave no blob
+            for blob, _name, _ctype in published:
+                await self._store.delete(blob.key)  # no record exists: leave no blob
             raise
 
     async def put(
@@ -95,9 +108,10 @@ class Uploader:
     ) -> list[FileRecord]:
         """Every part named ``file`` becomes a file; other fields are read and ignored.
 
-        All or nothing: when any part fails, the blobs already published are removed.
+        All or nothing: when any part fails, the blobs already published are removed, and
+        the records are written in one transaction.
         """
-        published: list[tuple[StoredBlob, str, str | None]] = []
+        published: list[Published] = []
         ingest: BlobIngest | None = None
         current: PartStart | None = None
         field_bytes = 0
@@ -123,12 +137,9 @@ class Uploader:
                     published.append((blob, current.filename or "", current.content_type))
             if not published:
                 raise MalformedUpload("no part named 'file'")
-            records = []
-            for blob, name, ctype in published:
-                # From here on _record owns this blob (and removes it if no record can exist).
-                published = published[1:]
-                records.append(await self._record(blob, name, ctype))
-            return records
+            # From here on _record_all owns the blobs: all are recorded, or none.
+            owned, published = published, []
+            return await self._record_all(owned)
         except TooLarge as exc:
             await self._discard(ingest, published)
             raise self._too_large(exc) from exc
@@ -136,9 +147,7 @@ class Uploader:
             await self._discard(ingest, published)
             raise
 
-    async def _discard(
-        self, ingest: BlobIngest | None, published: list[tuple[StoredBlob, str, str | None]]
-    ) -> None:
+    async def _discard(self, ingest: BlobIngest | None, published: list[Published]) -> None:
         if ingest is not None:
             await ingest.abort()
         for blob, _name, _ctype in published:

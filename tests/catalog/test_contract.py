@@ -435,3 +435,45 @@ def test_a_refused_record_among_concurrent_adds_fails_alone(run: Runner) -> None
         assert (await catalog.get(first.id, "alice")).name == "taken"
 
     run(scenario)
+
+
+def test_add_many_records_every_file_in_order(run: Runner) -> None:
+    async def scenario(catalog: Catalog) -> None:
+        files = [new_file("alice", f"part{i}.txt", size=10 + i) for i in range(5)]
+        records = await catalog.add_many(files, quota_bytes=None)
+        assert [(r.id, r.name, r.size) for r in records] == [(f.id, f.name, f.size) for f in files]
+        for f in files:
+            assert (await catalog.get(f.id, "alice")).sha256 == f.sha256
+
+    run(scenario)
+
+
+def test_add_many_over_the_quota_records_none(run: Runner) -> None:
+    async def scenario(catalog: Catalog) -> None:
+        await catalog.add(new_file("alice", "old", 50))
+        files = [new_file("alice", f"p{i}", 20) for i in range(3)]  # 50 + 60 > 100
+        with pytest.raises(QuotaExceeded):
+            await catalog.add_many(files, quota_bytes=100)
+        for f in files:
+            with pytest.raises(NotFound):
+                await catalog.get(f.id, "alice")
+        assert await catalog.usage("alice") == 50
+        fits = await catalog.add_many(files[:2], quota_bytes=100)  # 50 + 40 fits
+        assert len(fits) == 2
+
+    run(scenario)
+
+
+def test_add_many_with_one_refused_record_records_none(run: Runner) -> None:
+    async def scenario(catalog: Catalog) -> None:
+        taken = await catalog.add(new_file("alice", "taken"))
+        clash = dataclasses.replace(new_file("alice", "clash"), id=taken.id)
+        files = [new_file("alice", "a"), clash, new_file("alice", "b")]
+        with pytest.raises(Exception):  # noqa: B017 - the database refuses the duplicate id
+            await catalog.add_many(files)
+        for f in (files[0], files[2]):
+            with pytest.raises(NotFound):
+                await catalog.get(f.id, "alice")
+        assert (await catalog.get(taken.id, "alice")).name == "taken"
+
+    run(scenario)
