@@ -10,6 +10,7 @@ PostgreSQL the same unit runs through ``AsyncSession.run_sync`` over asyncpg.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -80,11 +81,21 @@ class SessionRunner:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._async = async_sessionmaker(engine, expire_on_commit=False)
+        self._closed = False
         self._sync_engine: Engine | None = None
         self._sync: sessionmaker[Session] | None = None
         if engine.dialect.name == "sqlite":
             self._sync_engine = _sqlite_sync_engine(engine)
             self._sync = sessionmaker(self._sync_engine, expire_on_commit=False)
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> SessionRunner:
+        """The runner of ``engine``: every store on one engine shares one (and so one pool
+        of SQLite connections)."""
+        runner = _RUNNERS.get(engine)
+        if runner is None or runner._closed:
+            runner = _RUNNERS[engine] = cls(engine)
+        return runner
 
     async def read(self, work: Work[T]) -> T:
         return await self._run(work, commit=False)
@@ -110,8 +121,12 @@ class SessionRunner:
             return work(session)
 
     async def close(self) -> None:
+        self._closed = True
         if self._sync_engine is not None:
             await asyncio.to_thread(self._sync_engine.dispose)
+
+
+_RUNNERS: weakref.WeakKeyDictionary[AsyncEngine, SessionRunner] = weakref.WeakKeyDictionary()
 
 
 class GroupCommit:

@@ -86,7 +86,7 @@ class SqlCatalog:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._run = SessionRunner(engine)
+        self._run = SessionRunner.for_engine(engine)
         # Records of concurrent uploads are committed together (see GroupCommit).
         self._adds = GroupCommit(self._run, (SQLAlchemyError, OSError))
 

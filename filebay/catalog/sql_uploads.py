@@ -1,12 +1,14 @@
-"""Upload sessions on SQL, sharing the catalog's engine."""
+"""Upload sessions on SQL, sharing the catalog's engine (and its ``SessionRunner``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
+from filebay.catalog.engine import SessionRunner
 from filebay.catalog.models import UploadRow
 from filebay.catalog.sql import unavailable_on_db_errors
 from filebay.catalog.uploads import UploadSession
@@ -30,26 +32,24 @@ def _session(row: UploadRow) -> UploadSession:
 
 class SqlUploads:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._session = async_sessionmaker(engine, expire_on_commit=False)
+        self._run = SessionRunner.for_engine(engine)
 
     @unavailable_on_db_errors
     async def create_upload(self, session: UploadSession) -> None:
-        async with self._session.begin() as db:
-            db.add(
-                UploadRow(
-                    id=session.id,
-                    owner=session.owner,
-                    length=session.length,
-                    offset=session.offset,
-                    name=session.name,
-                    content_type=session.content_type,
-                    metadata_header=session.metadata_header,
-                    created_at=session.created_at,
-                    expires_at=session.expires_at,
-                    lock_token=None,
-                    locked_until=None,
-                )
-            )
+        row = UploadRow(
+            id=session.id,
+            owner=session.owner,
+            length=session.length,
+            offset=session.offset,
+            name=session.name,
+            content_type=session.content_type,
+            metadata_header=session.metadata_header,
+            created_at=session.created_at,
+            expires_at=session.expires_at,
+            lock_token=None,
+            locked_until=None,
+        )
+        await self._run.write(lambda db: db.add(row))
 
     @unavailable_on_db_errors
     async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:
@@ -58,8 +58,7 @@ class SqlUploads:
         stmt = select(UploadRow).where(UploadRow.id == upload_id)
         if owner is not None:
             stmt = stmt.where(UploadRow.owner == owner)
-        async with self._session() as db:
-            row = await db.scalar(stmt)
+        row = await self._run.read(lambda db: db.scalar(stmt))
         if row is None:
             raise NotFound()
         return _session(row)
@@ -71,9 +70,10 @@ class SqlUploads:
         if not is_valid_id(upload_id):
             raise NotFound()
         now = datetime.now(UTC)
-        async with self._session.begin() as db:
+
+        def work(db: Session) -> UploadSession:
             # One conditional UPDATE is the lock: atomic on every database, across replicas.
-            result = await db.execute(
+            row = db.execute(
                 update(UploadRow)
                 .where(
                     UploadRow.id == upload_id,
@@ -82,72 +82,72 @@ class SqlUploads:
                 )
                 .values(lock_token=token, locked_until=now + timedelta(seconds=lease_seconds))
                 .returning(UploadRow)
-            )
-            row = result.scalar_one_or_none()
+            ).scalar_one_or_none()
             if row is not None:
                 return _session(row)
-            exists = await db.scalar(
+            exists = db.scalar(
                 select(UploadRow.id).where(UploadRow.id == upload_id, UploadRow.owner == owner)
             )
-        if exists is None:
-            raise NotFound()
-        raise UploadLocked()
+            if exists is None:
+                raise NotFound()
+            raise UploadLocked()
+
+        return await self._run.write(work)
 
     @unavailable_on_db_errors
     async def renew_lock(self, upload_id: str, token: str, lease_seconds: int) -> None:
-        async with self._session.begin() as db:
-            result = await db.execute(
-                update(UploadRow)
-                .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
-                .values(locked_until=datetime.now(UTC) + timedelta(seconds=lease_seconds))
-            )
-            if result.rowcount == 0:
-                raise UploadLocked("the upload's lease was lost")
+        values = {"locked_until": datetime.now(UTC) + timedelta(seconds=lease_seconds)}
+        await self._update_locked(upload_id, token, values)
 
     @unavailable_on_db_errors
     async def advance_upload(
         self, upload_id: str, token: str, offset: int, expires_at: datetime
     ) -> None:
-        async with self._session.begin() as db:
-            result = await db.execute(
+        await self._update_locked(upload_id, token, {"offset": offset, "expires_at": expires_at})
+
+    async def _update_locked(self, upload_id: str, token: str, values: dict[str, object]) -> None:
+        """Change the upload while we hold its lease; ``UploadLocked`` once it is lost."""
+
+        def work(db: Session) -> None:
+            result = db.execute(
                 update(UploadRow)
                 .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
-                .values(offset=offset, expires_at=expires_at)
+                .values(**values)
             )
-            if result.rowcount == 0:
+            if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise UploadLocked("the upload's lease was lost")
+
+        await self._run.write(work)
 
     @unavailable_on_db_errors
     async def unlock_upload(self, upload_id: str, token: str) -> None:
-        async with self._session.begin() as db:
-            await db.execute(
-                update(UploadRow)
-                .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
-                .values(lock_token=None, locked_until=None)
-            )
+        stmt = (
+            update(UploadRow)
+            .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
+            .values(lock_token=None, locked_until=None)
+        )
+        await self._run.write(lambda db: db.execute(stmt))
 
     @unavailable_on_db_errors
     async def delete_upload(self, upload_id: str, owner: str | None) -> None:
         conditions = [UploadRow.id == upload_id]
         if owner is not None:
             conditions.append(UploadRow.owner == owner)
-        async with self._session.begin() as db:
-            await db.execute(delete(UploadRow).where(and_(*conditions)))
+        stmt = delete(UploadRow).where(and_(*conditions))
+        await self._run.write(lambda db: db.execute(stmt))
 
     @unavailable_on_db_errors
     async def count_uploads(self) -> int:
-        async with self._session() as db:
-            return int(await db.scalar(select(func.count()).select_from(UploadRow)) or 0)
+        stmt = select(func.count()).select_from(UploadRow)
+        return int(await self._run.read(lambda db: db.scalar(stmt)) or 0)
 
     @unavailable_on_db_errors
     async def expired_uploads(self, now: datetime, limit: int) -> list[UploadSession]:
-        async with self._session() as db:
-            rows = (
-                await db.scalars(
-                    select(UploadRow)
-                    .where(UploadRow.expires_at < now)
-                    .order_by(UploadRow.expires_at)
-                    .limit(limit)
-                )
-            ).all()
+        stmt = (
+            select(UploadRow)
+            .where(UploadRow.expires_at < now)
+            .order_by(UploadRow.expires_at)
+            .limit(limit)
+        )
+        rows = await self._run.read(lambda db: list(db.scalars(stmt).all()))
         return [_session(r) for r in rows]
