@@ -160,6 +160,7 @@ class AdvanceBody(BaseModel):
     token: str = Field(max_length=32)
     offset: int = Field(ge=0)
     expires_at: datetime
+    release: bool = False
 
 
 class TokenOnly(BaseModel):
@@ -203,7 +204,9 @@ async def renew_lock(upload_id: str, body: RenewBody, uploads: UploadsDep) -> Re
 
 @router.post("/uploads/{upload_id}/advance", status_code=204)
 async def advance_upload(upload_id: str, body: AdvanceBody, uploads: UploadsDep) -> Response:
-    await uploads.advance_upload(upload_id, body.token, body.offset, body.expires_at)
+    await uploads.advance_upload(
+        upload_id, body.token, body.offset, body.expires_at, release=body.release
+    )
     return Response(status_code=204)
 
 

@@ -227,14 +227,15 @@ class HttpCatalog:
         )
 
     async def advance_upload(
-        self, upload_id: str, token: str, offset: int, expires_at: datetime
+        self, upload_id: str, token: str, offset: int, expires_at: datetime, release: bool = False
     ) -> None:
-        await self._call(
-            "POST",
-            f"/uploads/{upload_id}/advance",
-            idempotent=True,
-            json={"token": token, "offset": offset, "expires_at": expires_at.isoformat()},
-        )
+        body = {
+            "token": token,
+            "offset": offset,
+            "expires_at": expires_at.isoformat(),
+            "release": release,
+        }
+        await self._call("POST", f"/uploads/{upload_id}/advance", idempotent=True, json=body)
 
     async def unlock_upload(self, upload_id: str, token: str) -> None:
         await self._call(

@@ -101,9 +101,12 @@ class SqlUploads:
 
     @unavailable_on_db_errors
     async def advance_upload(
-        self, upload_id: str, token: str, offset: int, expires_at: datetime
+        self, upload_id: str, token: str, offset: int, expires_at: datetime, release: bool = False
     ) -> None:
-        await self._update_locked(upload_id, token, {"offset": offset, "expires_at": expires_at})
+        values: dict[str, object] = {"offset": offset, "expires_at": expires_at}
+        if release:
+            values.update(lock_token=None, locked_until=None)
+        await self._update_locked(upload_id, token, values)
 
     async def _update_locked(self, upload_id: str, token: str, values: dict[str, object]) -> None:
         """Change the upload while we hold its lease; ``UploadLocked`` once it is lost."""

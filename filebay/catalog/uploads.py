@@ -53,9 +53,10 @@ class UploadSessions(Protocol):
         """Extend the lease; ``UploadLocked`` when it was lost (another request took over)."""
 
     async def advance_upload(
-        self, upload_id: str, token: str, offset: int, expires_at: datetime
+        self, upload_id: str, token: str, offset: int, expires_at: datetime, release: bool = False
     ) -> None:
-        """Record durable progress (only while holding the lease)."""
+        """Record durable progress (only while holding the lease); with ``release``, give
+        the lease up in the same write (one commit instead of two per PATCH)."""
 
     async def unlock_upload(self, upload_id: str, token: str) -> None: ...
 

@@ -159,6 +159,7 @@ class TusService:
         """One PATCH: write from ``offset``, make it durable, advance; finish at the end."""
         token = new_id()
         session = await self._uploads.lock_upload(upload_id, owner, token, LEASE_SECONDS)
+        released = False
         try:
             if session.expires_at < datetime.now(UTC):
                 raise Gone()
@@ -168,7 +169,10 @@ class TusService:
                 raise TooLarge("the body goes past Upload-Length")
             size = await self._write(session, token, checksum, body)
             expires = self._expires()
-            await self._uploads.advance_upload(upload_id, token, size, expires)
+            # A PATCH that does not finish the upload gives the lease up with its progress.
+            release = size != session.length
+            await self._uploads.advance_upload(upload_id, token, size, expires, release=release)
+            released = release
             if size == session.length:
                 record = await self._finish(replace(session, offset=size), quota_bytes, token)
                 return Progress(size, session.length, None, record)
@@ -177,8 +181,9 @@ class TusService:
             await self.terminate(upload_id, owner)
             raise
         finally:
-            with contextlib.suppress(Exception):
-                await self._uploads.unlock_upload(upload_id, token)
+            if not released:
+                with contextlib.suppress(Exception):
+                    await self._uploads.unlock_upload(upload_id, token)
 
     async def _write(
         self,

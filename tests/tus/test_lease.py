@@ -36,6 +36,12 @@ async def _body(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
+async def _vanishing() -> AsyncIterator[bytes]:
+    """A client that goes away before sending a byte."""
+    raise ClientGone()
+    yield b""  # pragma: no cover - makes this an async generator
+
+
 async def _taken_over(tmp_path: Path, then: bytes | None) -> tuple[bytes, int, BaseException]:
     catalog = await SqlCatalog.open(f"sqlite+aiosqlite:///{tmp_path / 'filebay.db'}")
     try:
@@ -135,3 +141,41 @@ def test_the_last_patch_holds_the_upload_while_it_finishes(
     assert head[0].offset == 4 and head[0].record is None  # complete, not recorded by HEAD
     assert isinstance(last, service.Progress) and last.record is not None
     assert files == 1
+
+
+class _CountingUploads(SqlUploads):
+    """Counts the separate unlock writes (a PATCH that advances releases in that write)."""
+
+    unlocks = 0
+
+    async def unlock_upload(self, upload_id: str, token: str) -> None:
+        self.unlocks += 1
+        await super().unlock_upload(upload_id, token)
+
+
+def test_a_patch_gives_up_its_lease_with_its_progress(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        catalog = await SqlCatalog.open(f"sqlite+aiosqlite:///{tmp_path / 'filebay.db'}")
+        try:
+            uploads = _CountingUploads(catalog.engine)
+            store = LocalBlobStore(tmp_path / "data")
+            tus = TusService(store, catalog, uploads, max_size=1 << 20, expiry_seconds=3600)
+            session = await tus.create("alice", None, LENGTH, "x.bin", None, "")
+            progress = await tus.append(session.id, "alice", None, 0, None, None, _body(b"a" * 5))
+            assert progress.offset == 5
+            assert uploads.unlocks == 0  # released by the advance itself
+            # Unlocked at once: another token may take the lease without waiting it out.
+            taken = await uploads.lock_upload(session.id, "alice", "f" * 32, 60)
+            assert taken.offset == 5
+            await uploads.unlock_upload(session.id, "f" * 32)
+            uploads.unlocks = 0
+            # A PATCH that fails keeps nothing and still releases (the separate unlock).
+            with pytest.raises(ClientGone):
+                await tus.append(session.id, "alice", None, 5, None, None, _vanishing())
+            assert uploads.unlocks == 1
+            done = await tus.append(session.id, "alice", None, 5, None, None, _body(b"b" * 15))
+            assert done.record is not None and done.record.size == LENGTH
+        finally:
+            await catalog.close()
+
+    asyncio.run(scenario())
