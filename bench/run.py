@@ -166,6 +166,7 @@ class Bench:
                 "small_download_concurrency": 32,
                 "rows": self.rows,
                 "nginx_workers": args.nginx_workers,
+                "filebay_workers": args.filebay_workers,
                 "auth": "bearer token" if self.headers else "FILEBAY_AUTH=off",
             },
             "results": {},
@@ -248,6 +249,7 @@ class Bench:
             self.fb_data,
             self.work / "filebay-sqlite.log",
             token=os.environ.get("FILEBAY_BENCH_TOKEN"),
+            workers=self.args.filebay_workers,
         )
         self.fb.start()
         log(f"filebay on {self.fb.base} (pid {self.fb.pid})")
@@ -984,6 +986,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=1,
         help="nginx worker processes (1: one process, like one filebay server)",
+    )
+    p.add_argument(
+        "--filebay-workers",
+        type=int,
+        default=1,
+        help="filebay worker processes (filebay serve --workers N; RSS and CPU cover them all)",
     )
     p.add_argument(
         "--pg-dsn",

@@ -164,9 +164,11 @@ class FilebayServer(ManagedServer):
         log_path: Path,
         database_url: str | None = None,
         token: str | None = None,
+        workers: int = 1,
     ) -> None:
         super().__init__(log_path)
         self.cmd = cmd
+        self.workers = workers
         self.data_dir = data_dir
         self.database_url = database_url
         self.port = 0
@@ -194,6 +196,7 @@ class FilebayServer(ManagedServer):
             str(self.port),
             "--data-dir",
             str(self.data_dir),
+            *(["--workers", str(self.workers)] if self.workers > 1 else []),
         ]
         with open(self.log_path, "ab") as log:
             log.write(f"\n=== {' '.join(argv)}\n".encode())

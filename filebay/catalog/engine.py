@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import CursorResult, Engine, Executable, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,12 @@ T = TypeVar("T")
 
 #: Work done with one ORM session, inside one transaction.
 Work = Callable[[Session], T]
+
+
+def rowcount(db: Session, stmt: Executable) -> int:
+    """How many rows an UPDATE or DELETE touched."""
+    result: CursorResult[Any] = db.execute(stmt)  # type: ignore[assignment]
+    return int(result.rowcount or 0)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

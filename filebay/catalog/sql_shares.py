@@ -1,12 +1,13 @@
-"""Share links on SQL, sharing the catalog's engine."""
+"""Share links on SQL, sharing the catalog's engine (and its ``SessionRunner``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from filebay.catalog.engine import SessionRunner, rowcount
 from filebay.catalog.models import ShareRow
 from filebay.catalog.shares import Share
 from filebay.catalog.sql import unavailable_on_db_errors
@@ -28,32 +29,29 @@ def _share(row: ShareRow) -> Share:
 
 class SqlShares:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._session = async_sessionmaker(engine, expire_on_commit=False)
+        self._run = SessionRunner.for_engine(engine)
 
     @unavailable_on_db_errors
     async def create_share(self, share: Share, token_hash: str) -> None:
-        async with self._session.begin() as db:
-            db.add(
-                ShareRow(
-                    id=share.id,
-                    token_hash=token_hash,
-                    file_id=share.file_id,
-                    owner=share.owner,
-                    created_at=share.created_at,
-                    expires_at=share.expires_at,
-                    password_hash=share.password_hash,
-                    max_downloads=share.max_downloads,
-                    downloads=share.downloads,
-                )
-            )
+        row = ShareRow(
+            id=share.id,
+            token_hash=token_hash,
+            file_id=share.file_id,
+            owner=share.owner,
+            created_at=share.created_at,
+            expires_at=share.expires_at,
+            password_hash=share.password_hash,
+            max_downloads=share.max_downloads,
+            downloads=share.downloads,
+        )
+        await self._run.write(lambda db: db.add(row))
 
     @unavailable_on_db_errors
     async def list_shares(self, file_id: str, owner: str | None) -> list[Share]:
         stmt = select(ShareRow).where(ShareRow.file_id == file_id).order_by(ShareRow.created_at)
         if owner is not None:
             stmt = stmt.where(ShareRow.owner == owner)
-        async with self._session() as db:
-            return [_share(r) for r in (await db.scalars(stmt)).all()]
+        return await self._run.read(lambda db: [_share(r) for r in db.scalars(stmt).all()])
 
     @unavailable_on_db_errors
     async def delete_share(self, token_hash: str, share_id: str, owner: str | None) -> None:
@@ -62,40 +60,35 @@ class SqlShares:
         )
         if owner is not None:
             stmt = stmt.where(ShareRow.owner == owner)
-        async with self._session.begin() as db:
-            if (await db.execute(stmt)).rowcount == 0:
-                raise NotFound("no such share")
+        if await self._run.write(lambda db: rowcount(db, stmt)) == 0:
+            raise NotFound("no such share")
 
     @unavailable_on_db_errors
     async def find_share(self, token_hash: str) -> Share | None:
-        async with self._session() as db:
-            row = await db.scalar(select(ShareRow).where(ShareRow.token_hash == token_hash))
+        stmt = select(ShareRow).where(ShareRow.token_hash == token_hash)
+        row = await self._run.read(lambda db: db.scalar(stmt))
         return None if row is None else _share(row)
 
     @unavailable_on_db_errors
     async def delete_expired(self, before: datetime) -> int:
-        async with self._session.begin() as db:
-            result = await db.execute(
-                delete(ShareRow).where(
-                    ShareRow.expires_at.is_not(None), ShareRow.expires_at < before
-                )
-            )
-            return int(result.rowcount or 0)
+        stmt = delete(ShareRow).where(
+            ShareRow.expires_at.is_not(None), ShareRow.expires_at < before
+        )
+        return await self._run.write(lambda db: rowcount(db, stmt))
 
     @unavailable_on_db_errors
     async def count_download(self, share_id: str, now: datetime) -> bool:
         # One conditional UPDATE: concurrent downloads cannot pass the limit.
-        async with self._session.begin() as db:
-            result = await db.execute(
-                update(ShareRow)
-                .where(
-                    ShareRow.id == share_id,
-                    or_(ShareRow.expires_at.is_(None), ShareRow.expires_at > now),
-                    or_(
-                        ShareRow.max_downloads.is_(None),
-                        ShareRow.downloads < ShareRow.max_downloads,
-                    ),
-                )
-                .values(downloads=ShareRow.downloads + 1)
+        stmt = (
+            update(ShareRow)
+            .where(
+                ShareRow.id == share_id,
+                or_(ShareRow.expires_at.is_(None), ShareRow.expires_at > now),
+                or_(
+                    ShareRow.max_downloads.is_(None),
+                    ShareRow.downloads < ShareRow.max_downloads,
+                ),
             )
-            return bool(result.rowcount)
+            .values(downloads=ShareRow.downloads + 1)
+        )
+        return bool(await self._run.write(lambda db: rowcount(db, stmt)))

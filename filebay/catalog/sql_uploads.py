@@ -8,7 +8,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from filebay.catalog.engine import SessionRunner
+from filebay.catalog.engine import SessionRunner, rowcount
 from filebay.catalog.models import UploadRow
 from filebay.catalog.sql import unavailable_on_db_errors
 from filebay.catalog.uploads import UploadSession
@@ -112,12 +112,12 @@ class SqlUploads:
         """Change the upload while we hold its lease; ``UploadLocked`` once it is lost."""
 
         def work(db: Session) -> None:
-            result = db.execute(
+            stmt = (
                 update(UploadRow)
                 .where(UploadRow.id == upload_id, UploadRow.lock_token == token)
                 .values(**values)
             )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
+            if rowcount(db, stmt) == 0:
                 raise UploadLocked("the upload's lease was lost")
 
         await self._run.write(work)

@@ -1,4 +1,4 @@
-"""The user directory on SQL, sharing the catalog's engine."""
+"""The user directory on SQL, sharing the catalog's engine (and its ``SessionRunner``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
+from filebay.catalog.engine import SessionRunner, rowcount
 from filebay.catalog.models import ApiTokenRow, FileRow, LoginFailureRow, SessionRow, UserRow
 from filebay.catalog.sql import unavailable_on_db_errors
 from filebay.catalog.users import UNSET, ApiToken, User
@@ -43,12 +45,12 @@ def _token(row: ApiTokenRow) -> ApiToken:
 
 class SqlDirectory:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._session = async_sessionmaker(engine, expire_on_commit=False)
+        self._run = SessionRunner.for_engine(engine)
 
     @unavailable_on_db_errors
     async def count_users(self) -> int:
-        async with self._session() as session:
-            return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
+        stmt = select(func.count()).select_from(UserRow)
+        return int(await self._run.read(lambda db: db.scalar(stmt)) or 0)
 
     @unavailable_on_db_errors
     async def create_user(
@@ -65,42 +67,40 @@ class SqlDirectory:
             created_at=now,
             updated_at=now,
         )
-        try:
-            async with self._session.begin() as session:
-                # A deleted account's late uploads (a service may trust its token for up to
-                # FILEBAY_REVOCATION_SECONDS) must never pass to a new account of that name.
-                leftover = await session.scalar(
-                    select(FileRow.id).where(FileRow.owner == username).limit(1)
+
+        def work(db: Session) -> None:
+            # A deleted account's late uploads (a service may trust its token for up to
+            # FILEBAY_REVOCATION_SECONDS) must never pass to a new account of that name.
+            leftover = db.scalar(select(FileRow.id).where(FileRow.owner == username).limit(1))
+            if leftover is not None:
+                raise Conflict(
+                    f"files of a deleted account named {username!r} are still being "
+                    "removed; try again in a few minutes"
                 )
-                if leftover is not None:
-                    raise Conflict(
-                        f"files of a deleted account named {username!r} are still being "
-                        "removed; try again in a few minutes"
-                    )
-                session.add(row)
+            db.add(row)
+
+        try:
+            await self._run.write(work)
         except IntegrityError as exc:
             raise Conflict(f"user {username!r} exists") from exc
         return _user(row)
 
     @unavailable_on_db_errors
     async def get_user(self, username: str) -> User:
-        async with self._session() as session:
-            row = await session.get(UserRow, username)
+        row = await self._run.read(lambda db: db.get(UserRow, username))
         if row is None:
             raise NotFound("no such user")
         return _user(row)
 
     @unavailable_on_db_errors
     async def password_hash(self, username: str) -> str | None:
-        async with self._session() as session:
-            row = await session.get(UserRow, username)
+        row = await self._run.read(lambda db: db.get(UserRow, username))
         return None if row is None else row.password_hash
 
     @unavailable_on_db_errors
     async def list_users(self) -> list[User]:
-        async with self._session() as session:
-            rows = (await session.scalars(select(UserRow).order_by(UserRow.username))).all()
-        return [_user(r) for r in rows]
+        stmt = select(UserRow).order_by(UserRow.username)
+        return await self._run.read(lambda db: [_user(r) for r in db.scalars(stmt).all()])
 
     @unavailable_on_db_errors
     async def update_user(
@@ -125,60 +125,65 @@ class SqlDirectory:
         ends_sessions = password_hash is not None or disabled is True
         if ends_sessions:
             values["sessions_valid_after"] = now
-        async with self._session.begin() as session:
-            result = await session.execute(
+
+        def work(db: Session) -> User:
+            row = db.execute(
                 update(UserRow)
                 .where(UserRow.username == username)
                 .values(**values)
                 .returning(UserRow)
-            )
-            row = result.scalar_one_or_none()
+            ).scalar_one_or_none()
             if row is None:
                 raise NotFound("no such user")
             if ends_sessions:
-                await session.execute(delete(SessionRow).where(SessionRow.username == username))
+                db.execute(delete(SessionRow).where(SessionRow.username == username))
             return _user(row)
+
+        return await self._run.write(work)
 
     @unavailable_on_db_errors
     async def delete_user(self, username: str) -> None:
-        async with self._session.begin() as session:
-            result = await session.execute(delete(UserRow).where(UserRow.username == username))
-            if result.rowcount == 0:
+        def work(db: Session) -> None:
+            if rowcount(db, delete(UserRow).where(UserRow.username == username)) == 0:
                 raise NotFound("no such user")
-            await session.execute(delete(SessionRow).where(SessionRow.username == username))
-            await session.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
+            db.execute(delete(SessionRow).where(SessionRow.username == username))
+            db.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
+
+        await self._run.write(work)
 
     @unavailable_on_db_errors
     async def create_session(self, username: str, session_hash: str, expires_at: datetime) -> None:
         now = datetime.now(UTC)
-        async with self._session.begin() as session:
-            session.add(
-                SessionRow(
-                    id_hash=session_hash, username=username, created_at=now, expires_at=expires_at
-                )
-            )
+        row = SessionRow(
+            id_hash=session_hash, username=username, created_at=now, expires_at=expires_at
+        )
+
+        def work(db: Session) -> None:
+            db.add(row)
             # Opportunistic cleanup keeps the table small without a separate job.
-            await session.execute(delete(SessionRow).where(SessionRow.expires_at < now))
+            db.execute(delete(SessionRow).where(SessionRow.expires_at < now))
+
+        await self._run.write(work)
 
     @unavailable_on_db_errors
     async def delete_session(self, session_hash: str) -> None:
-        async with self._session.begin() as session:
-            await session.execute(delete(SessionRow).where(SessionRow.id_hash == session_hash))
+        stmt = delete(SessionRow).where(SessionRow.id_hash == session_hash)
+        await self._run.write(lambda db: db.execute(stmt))
 
     @unavailable_on_db_errors
     async def session_user(self, username: str, session_hash: str) -> User | None:
         now = datetime.now(UTC)
-        async with self._session() as session:
-            row = await session.scalar(
-                select(UserRow)
-                .join(SessionRow, SessionRow.username == UserRow.username)
-                .where(
-                    SessionRow.id_hash == session_hash,
-                    SessionRow.username == username,
-                    SessionRow.expires_at > now,
-                    UserRow.disabled.is_(False),
-                )
+        stmt = (
+            select(UserRow)
+            .join(SessionRow, SessionRow.username == UserRow.username)
+            .where(
+                SessionRow.id_hash == session_hash,
+                SessionRow.username == username,
+                SessionRow.expires_at > now,
+                UserRow.disabled.is_(False),
             )
+        )
+        row = await self._run.read(lambda db: db.scalar(stmt))
         return None if row is None else _user(row)
 
     @unavailable_on_db_errors
@@ -191,44 +196,37 @@ class SqlDirectory:
             created_at=datetime.now(UTC),
             last_used_at=None,
         )
-        async with self._session.begin() as session:
-            session.add(row)
+        await self._run.write(lambda db: db.add(row))
         return _token(row)
 
     @unavailable_on_db_errors
     async def list_api_tokens(self, username: str) -> list[ApiToken]:
-        async with self._session() as session:
-            rows = (
-                await session.scalars(
-                    select(ApiTokenRow)
-                    .where(ApiTokenRow.username == username)
-                    .order_by(ApiTokenRow.created_at)
-                )
-            ).all()
-        return [_token(r) for r in rows]
+        stmt = (
+            select(ApiTokenRow)
+            .where(ApiTokenRow.username == username)
+            .order_by(ApiTokenRow.created_at)
+        )
+        return await self._run.read(lambda db: [_token(r) for r in db.scalars(stmt).all()])
 
     @unavailable_on_db_errors
     async def delete_api_token(self, token_id: str, username: str) -> None:
-        async with self._session.begin() as session:
-            result = await session.execute(
-                delete(ApiTokenRow).where(
-                    ApiTokenRow.id == token_id, ApiTokenRow.username == username
-                )
-            )
-            if result.rowcount == 0:
-                raise NotFound("no such token")
+        stmt = delete(ApiTokenRow).where(
+            ApiTokenRow.id == token_id, ApiTokenRow.username == username
+        )
+        if await self._run.write(lambda db: rowcount(db, stmt)) == 0:
+            raise NotFound("no such token")
 
     @unavailable_on_db_errors
     async def resolve_api_token(self, token_hash: str) -> User | None:
         now = datetime.now(UTC)
-        async with self._session.begin() as session:
-            found = (
-                await session.execute(
-                    select(ApiTokenRow, UserRow)
-                    .join(UserRow, UserRow.username == ApiTokenRow.username)
-                    .where(ApiTokenRow.token_hash == token_hash, UserRow.disabled.is_(False))
-                )
-            ).first()
+        stmt = (
+            select(ApiTokenRow, UserRow)
+            .join(UserRow, UserRow.username == ApiTokenRow.username)
+            .where(ApiTokenRow.token_hash == token_hash, UserRow.disabled.is_(False))
+        )
+
+        def work(db: Session) -> User | None:
+            found = db.execute(stmt).first()
             if found is None:
                 return None
             token, user = found
@@ -236,13 +234,13 @@ class SqlDirectory:
                 token.last_used_at = now
             return _user(user)
 
+        return await self._run.write(work)
+
     @unavailable_on_db_errors
     async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
         now = datetime.now(UTC)
-        async with self._session() as session:
-            rows = (
-                await session.scalars(select(LoginFailureRow).where(LoginFailureRow.key.in_(keys)))
-            ).all()
+        stmt = select(LoginFailureRow).where(LoginFailureRow.key.in_(keys))
+        rows = await self._run.read(lambda db: list(db.scalars(stmt).all()))
         limit_of = dict(zip(keys, limits, strict=True))
         wait = 0
         for row in rows:
@@ -264,17 +262,20 @@ class SqlDirectory:
 
     async def _count_failure(self, keys: list[str], window: int) -> None:
         now = datetime.now(UTC)
-        async with self._session.begin() as session:
+
+        def work(db: Session) -> None:
             for key in keys:
-                row = await session.get(LoginFailureRow, key, with_for_update=True)
+                row = db.get(LoginFailureRow, key, with_for_update=True)
                 if row is None:
-                    session.add(LoginFailureRow(key=key, count=1, window_start=now))
+                    db.add(LoginFailureRow(key=key, count=1, window_start=now))
                 elif now - row.window_start > timedelta(seconds=window):
                     row.count, row.window_start = 1, now
                 else:
                     row.count += 1
 
+        await self._run.write(work)
+
     @unavailable_on_db_errors
     async def clear_login_failures(self, key: str) -> None:
-        async with self._session.begin() as session:
-            await session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
+        stmt = delete(LoginFailureRow).where(LoginFailureRow.key == key)
+        await self._run.write(lambda db: db.execute(stmt))
