@@ -464,12 +464,17 @@ def test_request_id_reaches_the_metadata_service_log(split: Portal) -> None:
     )
     assert got.status_code == 200 and got.headers["x-request-id"] == get_id
 
-    def seen() -> bool:
-        records = json_lines(log_text(portal, offsets)["metadata"])
-        ids = {rec.get("request_id") for rec in records}
-        return put_id in ids and get_id in ids
+    expected = {"upload": {put_id}, "download": {get_id}, "metadata": {put_id, get_id}}
 
-    wait_until(seen, 10, "the request ids in the metadata service's log")
+    def seen() -> bool:
+        # An access line is written after the response has gone out: wait for every log.
+        texts = log_text(portal, offsets)
+        return all(
+            rids <= {rec.get("request_id") for rec in json_lines(texts[service])}
+            for service, rids in expected.items()
+        )
+
+    wait_until(seen, 10, "the request ids in every service's log")
     texts = log_text(portal, offsets)
     for service, rid in (("upload", put_id), ("download", get_id), ("metadata", put_id)):
         lines = [rec for rec in json_lines(texts[service]) if rec.get("request_id") == rid]
