@@ -4,6 +4,7 @@ out while its client was silent, and that another PATCH took over, writes nothin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,12 +43,23 @@ async def _vanishing() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover - makes this an async generator
 
 
-async def _taken_over(tmp_path: Path, then: bytes | None) -> tuple[bytes, int, BaseException]:
+@contextlib.asynccontextmanager
+async def _tus_on_sqlite(
+    tmp_path: Path, uploads_type: type[SqlUploads] = SqlUploads
+) -> AsyncIterator[tuple[SqlCatalog, SqlUploads, LocalBlobStore, TusService]]:
+    """A TusService on a fresh SQLite catalog and local staging, closed afterwards."""
     catalog = await SqlCatalog.open(f"sqlite+aiosqlite:///{tmp_path / 'filebay.db'}")
     try:
-        uploads = SqlUploads(catalog.engine)
+        uploads = uploads_type(catalog.engine)
         store = LocalBlobStore(tmp_path / "data")
         tus = TusService(store, catalog, uploads, max_size=1 << 20, expiry_seconds=3600)
+        yield catalog, uploads, store, tus
+    finally:
+        await catalog.close()
+
+
+async def _taken_over(tmp_path: Path, then: bytes | None) -> tuple[bytes, int, BaseException]:
+    async with _tus_on_sqlite(tmp_path) as (catalog, uploads, store, tus):
         session = await tus.create("alice", None, LENGTH, "x.bin", None, "")
         gate = asyncio.Event()
         first = asyncio.create_task(
@@ -71,8 +83,6 @@ async def _taken_over(tmp_path: Path, then: bytes | None) -> tuple[bytes, int, B
         assert isinstance(error, BaseException)
         staged = (store.staging_dir / session.id).read_bytes()
         return staged, (await uploads.get_upload(session.id, None)).offset, error
-    finally:
-        await catalog.close()
 
 
 def test_a_request_that_lost_its_lease_writes_no_more(
@@ -155,11 +165,8 @@ class _CountingUploads(SqlUploads):
 
 def test_a_patch_gives_up_its_lease_with_its_progress(tmp_path: Path) -> None:
     async def scenario() -> None:
-        catalog = await SqlCatalog.open(f"sqlite+aiosqlite:///{tmp_path / 'filebay.db'}")
-        try:
-            uploads = _CountingUploads(catalog.engine)
-            store = LocalBlobStore(tmp_path / "data")
-            tus = TusService(store, catalog, uploads, max_size=1 << 20, expiry_seconds=3600)
+        async with _tus_on_sqlite(tmp_path, _CountingUploads) as (_c, uploads, _s, tus):
+            assert isinstance(uploads, _CountingUploads)
             session = await tus.create("alice", None, LENGTH, "x.bin", None, "")
             progress = await tus.append(session.id, "alice", None, 0, None, None, _body(b"a" * 5))
             assert progress.offset == 5
@@ -175,7 +182,5 @@ def test_a_patch_gives_up_its_lease_with_its_progress(tmp_path: Path) -> None:
             assert uploads.unlocks == 1
             done = await tus.append(session.id, "alice", None, 5, None, None, _body(b"b" * 15))
             assert done.record is not None and done.record.size == LENGTH
-        finally:
-            await catalog.close()
 
     asyncio.run(scenario())
