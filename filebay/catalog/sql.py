@@ -123,17 +123,13 @@ class SqlCatalog:
 
         return await self._run.read(work)
 
-    @unavailable_on_db_errors
     async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
-        return (await self._add_all([new], quota_bytes))[0]
+        return (await self.add_many([new], quota_bytes))[0]
 
     @unavailable_on_db_errors
     async def add_many(
         self, news: list[NewFile], quota_bytes: int | None = None
     ) -> list[FileRecord]:
-        return await self._add_all(news, quota_bytes)
-
-    async def _add_all(self, news: list[NewFile], quota_bytes: int | None) -> list[FileRecord]:
         if not news:
             return []
         owner = news[0].owner

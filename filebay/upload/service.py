@@ -74,16 +74,13 @@ class Uploader:
         when no record can exist, they are removed."""
         news = [self._new_file(blob, name, ctype) for blob, name, ctype in published]
         try:
-            if len(news) == 1:
-                return [await self._catalog.add(news[0], self._quota)]
             return await self._catalog.add_many(news, self._quota)
         except (CatalogOutcomeUnknown, asyncio.CancelledError):
             # The records may exist after all (a cancelled caller does not stop a commit
             # already under way): blobs without records are the safe side.
             raise
         except BaseException:
-            for blob, _name, _ctype in published:
-                await self._store.delete(blob.key)  # no record exists: leave no blob
+            await self._discard(None, published)  # no record exists: leave no blob
             raise
 
     async def put(
