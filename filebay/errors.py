@@ -89,6 +89,10 @@ class Conflict(FilebayError):
     status, code, detail = 409, "conflict", "already exists"
 
 
+class LastAdmin(Conflict):
+    detail = "the last enabled admin cannot be demoted, disabled or deleted"
+
+
 class QuotaExceeded(TooLarge):
     code, detail = "quota_exceeded", "upload would exceed your quota"
 

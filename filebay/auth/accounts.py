@@ -19,7 +19,7 @@ from filebay.auth.secrets import new_session_id, secret_hash
 from filebay.catalog.base import Catalog, ListQuery
 from filebay.catalog.users import ROLES, UNSET, Directory, User
 from filebay.config import Settings
-from filebay.errors import BadRequest, Conflict, NotFound, TooManyAttempts, Unauthorized
+from filebay.errors import BadRequest, NotFound, TooManyAttempts, Unauthorized
 from filebay.storage.base import BlobStore
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -83,14 +83,6 @@ async def start_session(
     return IssuedSession(token, session_id, csrf, ttl)
 
 
-async def _other_enabled_admins(directory: Directory, username: str) -> int:
-    return sum(
-        1
-        for u in await directory.list_users()
-        if u.is_admin and not u.disabled and u.username != username
-    )
-
-
 async def update_account(
     directory: Directory,
     username: str,
@@ -100,11 +92,7 @@ async def update_account(
     quota_bytes: int | None = UNSET,
     disabled: bool | None = None,
 ) -> User:
-    """Change a user; the last enabled admin cannot be demoted or disabled."""
-    current = await directory.get_user(username)
-    losing_admin = current.is_admin and (role == "user" or disabled is True)
-    if losing_admin and await _other_enabled_admins(directory, username) == 0:
-        raise Conflict("the last enabled admin cannot be demoted or disabled")
+    """Change a user; the directory refuses to demote or disable the last enabled admin."""
     return await directory.update_user(
         username,
         password_hash=(
@@ -120,10 +108,7 @@ async def delete_account(
     directory: Directory, catalog: Catalog, store: BlobStore, username: str
 ) -> int:
     """Delete a user and every file they own (records first, then blobs); the count of
-    files deleted. The last enabled admin cannot be deleted."""
-    user = await directory.get_user(username)
-    if user.is_admin and await _other_enabled_admins(directory, username) == 0:
-        raise Conflict("the last enabled admin cannot be deleted")
+    files deleted. The last enabled admin cannot be deleted (disabling them is refused)."""
     # Sessions and tokens go first so the user cannot upload while their files are removed.
     await directory.update_user(username, disabled=True)
     deleted = 0

@@ -10,6 +10,7 @@ PostgreSQL the same unit runs through ``AsyncSession.run_sync`` over asyncpg.
 from __future__ import annotations
 
 import asyncio
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -41,6 +42,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
     # SQLite's lower() folds ASCII only; search (name ILIKE) must fold "Ü" like PostgreSQL.
     dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+#: Execution option of the engine that write units run on.
+WRITE_OPTION = "filebay_write"
+
+
+def _sqlite_own_transactions(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling runs reads outside any transaction and BEGINs
+    # only at the first write: a read-then-write unit (a quota check, the last-admin guard)
+    # would not see what another process commits meanwhile. ``_sqlite_begin`` begins instead.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """A write unit takes the database's write lock before its first read (BEGIN IMMEDIATE),
+    so what it reads stays true until it commits, across processes too. A read unit gets a
+    consistent snapshot (BEGIN)."""
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _unicode_lower(value: object) -> object:
@@ -79,6 +99,8 @@ def _sqlite_sync_engine(engine: AsyncEngine) -> Engine:
         connect_args={"timeout": 10},
     )
     event.listen(sync, "connect", _sqlite_pragmas)
+    event.listen(sync, "connect", _sqlite_own_transactions)
+    event.listen(sync, "begin", _sqlite_begin)
     return sync
 
 
@@ -90,9 +112,15 @@ class SessionRunner:
         self._closed = False
         self._sync_engine: Engine | None = None
         self._sync: sessionmaker[Session] | None = None
+        self._sync_write: sessionmaker[Session] | None = None
+        # This process's write units queue here rather than in SQLite's busy handler, which
+        # sleeps in steps of up to 100 ms; other processes still meet the database's lock.
+        self._write_lock = threading.Lock()
         if engine.dialect.name == "sqlite":
             self._sync_engine = _sqlite_sync_engine(engine)
             self._sync = sessionmaker(self._sync_engine, expire_on_commit=False)
+            writer = self._sync_engine.execution_options(**{WRITE_OPTION: True})
+            self._sync_write = sessionmaker(writer, expire_on_commit=False)
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine) -> SessionRunner:
@@ -110,6 +138,8 @@ class SessionRunner:
         return await self._run(work, commit=True)
 
     async def _run(self, work: Work[T], *, commit: bool) -> T:
+        if self._sync_write is not None and commit:
+            return await asyncio.to_thread(self._write_in_thread, self._sync_write, work)
         if self._sync is not None:
             return await asyncio.to_thread(self._in_thread, self._sync, work, commit)
         if commit:
@@ -117,6 +147,10 @@ class SessionRunner:
                 return await session.run_sync(work)
         async with self._async() as session:
             return await session.run_sync(work)
+
+    def _write_in_thread(self, factory: sessionmaker[Session], work: Work[T]) -> T:
+        with self._write_lock:
+            return self._in_thread(factory, work, True)
 
     @staticmethod
     def _in_thread(factory: sessionmaker[Session], work: Work[T], commit: bool) -> T:

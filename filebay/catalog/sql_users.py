@@ -14,7 +14,7 @@ from filebay.catalog.engine import SessionRunner, rowcount
 from filebay.catalog.models import ApiTokenRow, FileRow, LoginFailureRow, SessionRow, UserRow
 from filebay.catalog.sql import unavailable_on_db_errors
 from filebay.catalog.users import UNSET, ApiToken, User
-from filebay.errors import Conflict, NotFound
+from filebay.errors import Conflict, LastAdmin, NotFound
 from filebay.ids import new_id
 
 # last_used_at is a hint for people, not an audit log: write it at most once a minute.
@@ -41,6 +41,21 @@ def _token(row: ApiTokenRow) -> ApiToken:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
     )
+
+
+def _keep_an_admin(db: Session, username: str) -> None:
+    """``LastAdmin`` if ``username`` is the only enabled admin. Runs in the write unit that
+    removes them, before the change: on PostgreSQL the enabled admins' rows are locked (in
+    one order, so two such units cannot deadlock) and a second demotion waits for the
+    first, then sees its outcome; SQLite's write units are serialised (BEGIN IMMEDIATE)."""
+    admins = db.scalars(
+        select(UserRow.username)
+        .where(UserRow.role == "admin", UserRow.disabled.is_(False))
+        .order_by(UserRow.username)
+        .with_for_update()
+    ).all()
+    if list(admins) == [username]:
+        raise LastAdmin()
 
 
 class SqlDirectory:
@@ -125,8 +140,11 @@ class SqlDirectory:
         ends_sessions = password_hash is not None or disabled is True
         if ends_sessions:
             values["sessions_valid_after"] = now
+        may_lose_admin = role not in (None, "admin") or disabled is True
 
         def work(db: Session) -> User:
+            if may_lose_admin:
+                _keep_an_admin(db, username)
             row = db.execute(
                 update(UserRow)
                 .where(UserRow.username == username)
@@ -144,6 +162,7 @@ class SqlDirectory:
     @unavailable_on_db_errors
     async def delete_user(self, username: str) -> None:
         def work(db: Session) -> None:
+            _keep_an_admin(db, username)
             if rowcount(db, delete(UserRow).where(UserRow.username == username)) == 0:
                 raise NotFound("no such user")
             db.execute(delete(SessionRow).where(SessionRow.username == username))

@@ -121,10 +121,12 @@ class Directory(Verifier, LoginLimiter, Protocol):
         quota_bytes: int | None = UNSET,
         disabled: bool | None = None,
     ) -> User:
-        """A new password or disabling ends every session of the user."""
+        """A new password or disabling ends every session of the user. ``LastAdmin`` when
+        it would leave no enabled admin (checked in the same transaction as the change)."""
 
     async def delete_user(self, username: str) -> None:
-        """The user, their sessions and tokens (their files are the caller's business)."""
+        """The user, their sessions and tokens (their files are the caller's business).
+        ``LastAdmin`` for the only enabled admin."""
 
     async def create_session(
         self, username: str, session_hash: str, expires_at: datetime
