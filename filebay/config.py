@@ -81,9 +81,14 @@ class Settings(BaseSettings):
     revocation_seconds: int = Field(
         30, description="How long a service trusts a checked session or token before asking again."
     )
-    login_max_failures: int = Field(10, description="Failed logins per user per window.")
+    login_max_failures: int = Field(
+        10, description="Failed logins per user from one client address per window."
+    )
     login_max_failures_per_address: int = Field(
         50, description="Failed logins per client address per window."
+    )
+    login_max_failures_per_user: int = Field(
+        100, description="Failed logins per user from all addresses together per window."
     )
     login_window_seconds: int = Field(900, description="The failed-login window.")
     cookie_secure: bool = Field(False, description="Send cookies only over HTTPS.")

@@ -43,13 +43,30 @@ def check_role(role: str) -> str:
     return role
 
 
+def _login_counters(settings: Settings, username: str, address: str) -> tuple[list[str], list[int]]:
+    """The failure counters a login is held to, and their limits.
+
+    The tight limit counts one user's failures from one address: a stranger who fails ten
+    times locks out their own address for that user, not the user everywhere (a lockout any
+    stranger can cause is a denial-of-service lever, on the admin first of all). A looser
+    limit over all addresses together still caps guessing spread over many addresses.
+    """
+    user, addr = username.lower()[:64], address[:48]
+    keys = [f"pair:{user}|{addr}", f"addr:{addr}", f"user:{user}"]
+    limits = [
+        settings.login_max_failures,
+        settings.login_max_failures_per_address,
+        settings.login_max_failures_per_user,
+    ]
+    return keys, limits
+
+
 async def authenticate_password(
     directory: Directory, settings: Settings, username: str, password: str, address: str
 ) -> User:
-    """The user whose password this is; ``TooManyAttempts`` while the user or the client
-    address is locked out; ``Unauthorized`` (one message for every failure) otherwise."""
-    keys = [f"user:{username.lower()[:64]}", f"addr:{address[:100]}"]
-    limits = [settings.login_max_failures, settings.login_max_failures_per_address]
+    """The user whose password this is; ``TooManyAttempts`` while a failure counter of the
+    login is over its limit; ``Unauthorized`` (one message for every failure) otherwise."""
+    keys, limits = _login_counters(settings, username, address)
     wait = await directory.login_retry_after(keys, limits, settings.login_window_seconds)
     if wait:
         raise TooManyAttempts(wait)
@@ -59,7 +76,8 @@ async def authenticate_password(
     if user is None or user.disabled:
         await directory.record_login_failure(keys, settings.login_window_seconds)
         raise Unauthorized("wrong username or password")
-    await directory.clear_login_failures(keys[0])
+    # The user's own counters start again; the address's stays (it may be guessing others).
+    await directory.clear_login_failures([keys[0], keys[2]])
     return user
 
 

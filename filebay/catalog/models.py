@@ -100,7 +100,7 @@ class ApiTokenRow(Base):
 class LoginFailureRow(Base):
     __tablename__ = "login_failures"
 
-    # "user:<name>" or "addr:<client address>"
+    # "pair:<name>|<client address>", "addr:<client address>" or "user:<name>"
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -295,6 +295,6 @@ class SqlDirectory:
         await self._run.write(work)
 
     @unavailable_on_db_errors
-    async def clear_login_failures(self, key: str) -> None:
-        stmt = delete(LoginFailureRow).where(LoginFailureRow.key == key)
+    async def clear_login_failures(self, keys: list[str]) -> None:
+        stmt = delete(LoginFailureRow).where(LoginFailureRow.key.in_(keys))
         await self._run.write(lambda db: db.execute(stmt))

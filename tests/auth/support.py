@@ -36,6 +36,7 @@ REVOCATION_SECONDS = 2
 # cache lifetime, plus request latency on a busy two-core machine.
 REVOCATION_BOUND = REVOCATION_SECONDS + 1.5
 LOGIN_MAX_FAILURES = 3
+LOGIN_MAX_FAILURES_PER_USER = 6
 
 # Every module's deployment runs with these: logins on, short revocation cache, low lockout.
 AUTH_ENV = {
@@ -43,6 +44,7 @@ AUTH_ENV = {
     "FILEBAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
     "FILEBAY_REVOCATION_SECONDS": str(REVOCATION_SECONDS),
     "FILEBAY_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
+    "FILEBAY_LOGIN_MAX_FAILURES_PER_USER": str(LOGIN_MAX_FAILURES_PER_USER),
     "FILEBAY_MAX_UPLOAD_BYTES": str(16 * 1024 * 1024),
     "FILEBAY_LOG_LEVEL": "warning",
 }

@@ -15,6 +15,7 @@ from tests.auth.support import (
     ADMIN,
     ADMIN_PASSWORD,
     LOGIN_MAX_FAILURES,
+    LOGIN_MAX_FAILURES_PER_USER,
     PASSWORD,
     REVOCATION_BOUND,
     Portal,
@@ -349,6 +350,37 @@ def test_a_successful_login_resets_the_failure_count(portal: Portal) -> None:
         for _ in range(LOGIN_MAX_FAILURES - 1):
             assert _token_status(portal.http, portal.auth, username, "wrong").status_code == 401
         assert _token_status(portal.http, portal.auth, username, PASSWORD).status_code == 200
+
+
+def _from(address: str) -> httpx.Client:
+    """A client whose connections come from ``address`` (any of 127.0.0.0/8 is loopback)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30.0)
+
+
+def test_a_stranger_failing_does_not_lock_the_user_out_elsewhere(portal: Portal) -> None:
+    username = unique("target")
+    portal.add_user(username)
+    with _from("127.0.0.2") as stranger:
+        for _ in range(LOGIN_MAX_FAILURES):
+            assert _token_status(stranger, portal.auth, username, "wrong").status_code == 401
+        # The stranger's address is held back for this user, even with the right password.
+        assert _token_status(stranger, portal.auth, username, PASSWORD).status_code == 429
+    # The user, from their own address, is not.
+    assert _token_status(portal.http, portal.auth, username, PASSWORD).status_code == 200
+
+
+def test_failures_spread_over_addresses_lock_the_user_out_everywhere(portal: Portal) -> None:
+    username = unique("spread")
+    portal.add_user(username)
+    per_address = LOGIN_MAX_FAILURES - 1  # under the one-address limit everywhere
+    addresses = [f"127.0.0.{3 + i}" for i in range(-(-LOGIN_MAX_FAILURES_PER_USER // per_address))]
+    for address in addresses:
+        with _from(address) as guesser:
+            for _ in range(per_address):
+                assert _token_status(guesser, portal.auth, username, "wrong").status_code == 401
+    response = _token_status(portal.http, portal.auth, username, PASSWORD)
+    assert response.status_code == 429, response.text
+    assert 0 < int(response.headers["retry-after"]) <= 900
 
 
 def test_repeated_failures_lock_the_user_out_on_every_replica(portal: Portal) -> None:
