@@ -6,11 +6,14 @@ from fastapi import APIRouter, FastAPI
 
 from filebay.config import Service, Settings
 from filebay.web.app import build_app
+from filebay.web.protocol import HeadDeadlineProtocol
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app that ``filebay serve`` runs for ``settings.service``."""
     settings = settings or Settings()
+    # Each process serves one service's settings, worker processes included (they run this).
+    HeadDeadlineProtocol.seconds = settings.header_timeout_seconds
     if settings.service == Service.upload:
         from upload_service.app import create_app as upload_app
 

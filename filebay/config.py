@@ -127,7 +127,10 @@ class Settings(BaseSettings):
         1024 * 1024, description="Largest JSON or form body (uploads are not JSON)."
     )
     body_idle_seconds: float = Field(
-        60.0, description="An upload body that sends nothing for this long is cut off (408)."
+        60.0, description="A request body that sends nothing for this long is cut off (408)."
+    )
+    header_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request's line and headers must arrive within this time."
     )
     min_upload_rate: int = Field(
         1024, description="Bytes/s an upload must average over each rate window (408 below)."

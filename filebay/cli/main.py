@@ -72,6 +72,8 @@ def serve(
     """Run filebay: all services in one process, or one service of the split shape."""
     import uvicorn
 
+    from filebay.web.protocol import PROTOCOL
+
     settings = load_settings(
         service=service,
         host=host,
@@ -98,6 +100,8 @@ def serve(
         "proxy_headers": settings.trust_proxy is not None,
         "forwarded_allow_ips": settings.trust_proxy or "",
         "timeout_keep_alive": 30,
+        # uvicorn's protocol with a deadline for each request's head (slow-header clients).
+        "http": PROTOCOL,
         "server_header": False,
     }
     if workers > 1:

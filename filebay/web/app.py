@@ -125,7 +125,11 @@ def build_app(
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware, origins=page_origins(settings))
     add_cors(app, settings)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.json_body_max_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.json_body_max_bytes,
+        idle_seconds=settings.body_idle_seconds,
+    )
     # Outermost, so the request id and timing cover everything below, errors included.
     app.add_middleware(ObservabilityMiddleware, service=service.value)
     # The service's own routes first: they carry the traffic (see filebay.app._hot_first).

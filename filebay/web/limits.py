@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from filebay.errors import RequestTimeout
+from filebay.errors import BodyTooLarge, FilebayError, RequestTimeout
 
 # Uploads stream and count their own bytes against FILEBAY_MAX_UPLOAD_BYTES.
 UPLOAD_PATHS = ("/api/upload/", "/api/tus")
@@ -20,12 +21,15 @@ def _is_upload(scope: Scope) -> bool:
 
 
 class BodyLimitMiddleware:
-    """413 for a JSON/form body over the limit: up front from Content-Length, or as soon as
-    a chunked body passes it (FastAPI would otherwise read it whole into memory)."""
+    """For JSON and form bodies (uploads have their own limits): 413 for a body over the
+    limit, up front from Content-Length or as soon as a chunked body passes it (FastAPI
+    would otherwise read it whole into memory); 408 for a body that sends nothing for
+    ``idle_seconds`` (it would otherwise hold the connection for as long as it likes)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, idle_seconds: float = 60.0) -> None:
         self.app = app
         self.limit = limit
+        self.idle_seconds = idle_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _is_upload(scope):
@@ -33,51 +37,61 @@ class BodyLimitMiddleware:
             return
         for key, value in scope.get("headers", []):
             if key == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _too_large(send)
+                await _answer(send, BodyTooLarge())
                 return
         seen = 0
-        overflowed = answered = False
+        body_done = answered = False
+        failure: FilebayError | None = None
 
-        async def counted() -> Message:
-            nonlocal seen, overflowed
-            message = await receive()
+        async def guarded() -> Message:
+            nonlocal seen, body_done, failure
+            if body_done:  # after the body: waiting for a disconnect may take any time
+                return await receive()
+            try:
+                async with asyncio.timeout(self.idle_seconds):
+                    message = await receive()
+            except TimeoutError:
+                failure = RequestTimeout()
+                raise _BodyRefused() from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if seen > self.limit:
-                    overflowed = True
-                    raise _BodyOverflow()
+                    failure = BodyTooLarge()
+                    raise _BodyRefused()
             return message
 
-        async def send_or_413(message: Message) -> None:
+        async def send_or_refuse(message: Message) -> None:
             nonlocal answered
-            if overflowed:
-                # The app made an answer of its own out of the overflow (FastAPI turns any
-                # error while reading a body into 400 "error parsing the body"): 413 instead.
+            if failure is not None:
+                # The app made an answer of its own out of the refusal (FastAPI turns any
+                # error while reading a body into 400 "error parsing the body"): ours instead.
                 if message["type"] == "http.response.start" and not answered:
                     answered = True
-                    await _too_large(send)
+                    await _answer(send, failure)
                 return
             if message["type"] == "http.response.start":
                 answered = True
             await send(message)
 
         try:
-            await self.app(scope, counted, send_or_413)
-        except _BodyOverflow:
-            if not answered:
-                await _too_large(send)
+            await self.app(scope, guarded, send_or_refuse)
+        except _BodyRefused:
+            if not answered and failure is not None:
+                await _answer(send, failure)
 
 
-class _BodyOverflow(Exception):
+class _BodyRefused(Exception):
     pass
 
 
-async def _too_large(send: Send) -> None:
-    body = b'{"detail":"request body too large","code":"body_too_large"}'
+async def _answer(send: Send, error: FilebayError) -> None:
+    # The rest of the body is never read: the connection cannot be reused.
+    body = json.dumps({"detail": error.detail, "code": error.code}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": error.status,
             "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
         }
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import socket
 import subprocess
 import threading
 import time
@@ -242,6 +243,7 @@ def test_full_disk_during_uploads_answers_507_and_keeps_serving(full_disk: str) 
 
 RATE_WINDOW = 3.0
 IDLE = 2.0
+HEAD_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -252,6 +254,7 @@ def paced_server(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Itera
         "FILEBAY_BODY_IDLE_SECONDS": str(IDLE),
         "FILEBAY_MIN_UPLOAD_RATE": "1000",
         "FILEBAY_MIN_UPLOAD_RATE_WINDOW": str(RATE_WINDOW),
+        "FILEBAY_HEADER_TIMEOUT_SECONDS": str(HEAD_TIMEOUT),
     }
     data_dir = tmp_path_factory.mktemp("paced")
     with running_portal("all", data_dir, pg_url, env) as portal:
@@ -371,6 +374,71 @@ def test_a_client_sending_a_byte_a_second_is_cut_off_without_starving_others(
     }
     assert not names & {"slow.bin", "idle.bin", "s"}
     wait_until(lambda: portal.temp_files() == [], 10, "temp files removed")
+
+
+def _closed_after(sock: socket.socket, trickle: bytes = b"", every: float = 0.5) -> float:
+    """Seconds until the server closes ``sock``, sending ``trickle`` a byte at a time."""
+    started = time.monotonic()
+    sock.settimeout(every)
+    rest = trickle
+    while time.monotonic() - started < 30:
+        try:
+            if not sock.recv(4096):
+                break
+        except TimeoutError:
+            pass
+        except OSError:  # reset
+            break
+        if rest:
+            try:
+                sock.sendall(rest[:1])
+            except OSError:
+                break
+            rest = rest[1:]
+    return time.monotonic() - started
+
+
+def test_a_connection_that_never_sends_a_head_is_closed(paced_server: Portal) -> None:
+    with connect(paced_server.upload) as sock:
+        took = _closed_after(sock)
+    assert HEAD_TIMEOUT - 0.5 < took < HEAD_TIMEOUT + 3, took
+
+
+def test_a_head_sent_a_byte_at_a_time_is_cut_off(paced_server: Portal) -> None:
+    # Each byte comes well within the deadline; the head as a whole does not (slowloris).
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
+    with connect(paced_server.upload) as sock:
+        took = _closed_after(sock, head, every=0.2)
+    assert took < HEAD_TIMEOUT + 3, took
+
+
+def test_a_kept_alive_connection_gives_each_head_its_own_deadline(paced_server: Portal) -> None:
+    with connect(paced_server.upload) as sock:
+        for _ in range(2):  # slower in all than one deadline, each head quick
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_status(sock) == 200
+            time.sleep(HEAD_TIMEOUT * 0.75)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # then a head that stops halfway
+        took = _closed_after(sock)
+    assert took < HEAD_TIMEOUT + 3, took
+
+
+def test_a_json_body_that_stops_is_answered_408(paced_server: Portal) -> None:
+    portal = paced_server
+    head = (
+        b"POST /api/auth/token HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+    )
+    started = time.monotonic()
+    with connect(portal.auth) as sock:
+        sock.sendall(head + b"username=adm")
+        status = read_status(sock)
+    took = time.monotonic() - started
+    assert status == 408, status
+    assert IDLE - 0.5 < took < IDLE + 3, took
+    # The service goes on serving.
+    token = portal.admin_token()
+    assert portal.http.get(f"{portal.auth}/api/me", headers=bearer(token)).status_code == 200
 
 
 def test_a_multipart_body_of_ten_thousand_parts_is_refused_quickly(
