@@ -130,7 +130,7 @@ async def unlock(
             },
             status_code=401,
         )
-    await limiter.clear_login_failures(keys[0])
+    await limiter.clear_login_failures(keys[:1])
     response = RedirectResponse(f"/s/{token}", status_code=303)
     response.set_cookie(
         cookie_name("unlock", share),

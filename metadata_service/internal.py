@@ -254,7 +254,9 @@ class LimitFailBody(BaseModel):
 
 
 class LimitClearBody(BaseModel):
-    key: str = Field(max_length=200)
+    keys: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=4)
+    # What a service of an earlier release sends (one key): accepted during a rolling update.
+    key: str | None = Field(None, max_length=200)
 
 
 @router.post("/shares/find")
@@ -282,7 +284,7 @@ async def limit_fail(body: LimitFailBody, directory: DirectoryDep) -> Response:
 
 @router.post("/limits/clear", status_code=204)
 async def limit_clear(body: LimitClearBody, directory: DirectoryDep) -> Response:
-    await directory.clear_login_failures(body.key)
+    await directory.clear_login_failures([*body.keys, *([body.key] if body.key else [])])
     return Response(status_code=204)
 
 

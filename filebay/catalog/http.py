@@ -289,8 +289,8 @@ class HttpCatalog:
             "POST", "/limits/fail", idempotent=False, json={"keys": keys, "window": window}
         )
 
-    async def clear_login_failures(self, key: str) -> None:
-        await self._call("POST", "/limits/clear", idempotent=True, json={"key": key})
+    async def clear_login_failures(self, keys: list[str]) -> None:
+        await self._call("POST", "/limits/clear", idempotent=True, json={"keys": keys})
 
     async def ping(self) -> None:
         await self._call("GET", "/ready", idempotent=False)

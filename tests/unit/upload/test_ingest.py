@@ -179,3 +179,18 @@ def test_a_full_disk_leaves_no_temp_even_before_abort(
         await ingest.abort()  # still safe afterwards
 
     asyncio.run(scenario())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.one_of(
+        st.integers(0, 5000),
+        st.sampled_from([2046, 2047, 2048, 4094, 4095, 65535, 65536, 70000]),
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_tail_hashed_in_gil_keeping_pieces_has_the_plain_digest(size: int, seed: int) -> None:
+    data = bytearray(seed.to_bytes(4, "big") * (size // 4 + 1))[:size]
+    hasher = hashlib.sha256()
+    ingest_module._hash_tail(hasher, data)
+    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
