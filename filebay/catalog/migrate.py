@@ -15,9 +15,15 @@ _PG_LOCK_ID = 0x46494C45
 
 
 def _upgrade(connection: Connection) -> None:
+    # Serialise concurrent starts (worker processes, replicas, the split shape's services on
+    # one database): the second finds the schema done. Both locks end with the transaction.
     if connection.dialect.name == "postgresql":
-        # Serialise concurrent starts; released when the migration transaction ends.
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+    elif connection.dialect.name == "sqlite":
+        # pysqlite runs DDL outside any transaction: two processes on a new file both
+        # created the tables, and one failed to start. The write lock, taken before
+        # Alembic reads the version, also makes the migration all or nothing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
