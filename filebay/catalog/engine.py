@@ -138,19 +138,20 @@ class SessionRunner:
         return await self._run(work, commit=True)
 
     async def _run(self, work: Work[T], *, commit: bool) -> T:
-        if self._sync_write is not None and commit:
-            return await asyncio.to_thread(self._write_in_thread, self._sync_write, work)
         if self._sync is not None:
-            return await asyncio.to_thread(self._in_thread, self._sync, work, commit)
+            if commit:
+                return await asyncio.to_thread(self._write_in_thread, work)
+            return await asyncio.to_thread(self._in_thread, self._sync, work, False)
         if commit:
             async with self._async.begin() as session:
                 return await session.run_sync(work)
         async with self._async() as session:
             return await session.run_sync(work)
 
-    def _write_in_thread(self, factory: sessionmaker[Session], work: Work[T]) -> T:
+    def _write_in_thread(self, work: Work[T]) -> T:
+        assert self._sync_write is not None
         with self._write_lock:
-            return self._in_thread(factory, work, True)
+            return self._in_thread(self._sync_write, work, True)
 
     @staticmethod
     def _in_thread(factory: sessionmaker[Session], work: Work[T], commit: bool) -> T:

@@ -35,10 +35,20 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or _is_upload(scope):
             await self.app(scope, receive, send)
             return
+        has_body = False
         for key, value in scope.get("headers", []):
-            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _answer(send, BodyTooLarge())
-                return
+            if key == b"content-length" and value.isdigit():
+                if int(value) > self.limit:
+                    await _answer(send, BodyTooLarge())
+                    return
+                has_body = has_body or int(value) > 0
+            elif key == b"transfer-encoding":
+                has_body = True
+        if not has_body:
+            # Nothing to limit or wait for (a GET, a download): no wrappers around receive
+            # and every send of the response.
+            await self.app(scope, receive, send)
+            return
         seen = 0
         body_done = answered = False
         failure: FilebayError | None = None
