@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 from collections.abc import AsyncIterator
@@ -31,6 +32,33 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _make_dirs(folder: Path, root: Path) -> None:
+    """Create ``folder`` and its missing parents below ``root``, durably: a new directory's
+    name lives in its parent, so each parent is fsynced too (else a crash could take the
+    directory, and the blob published in it, away while the record stays)."""
+    missing: list[Path] = []
+    while folder != root and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        # Made by a concurrent writer or by us: fsync the parent either way, so neither
+        # writer publishes into a directory whose name is not durable yet.
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(new)
+        _fsync_dir(new.parent)
+
+
+def _rename_into(temp: Path, final: Path, root: Path) -> None:
+    """Rename ``temp`` to ``final`` and make it durable, creating the blob's directory the
+    first time (tried after the rename fails, so a publish costs no mkdir)."""
+    try:
+        os.rename(temp, final)
+    except FileNotFoundError:
+        _make_dirs(final.parent, root)
+        os.rename(temp, final)  # a temp file that is gone raises again, as it should
+    _fsync_dir(final.parent)
 
 
 class _Appender:
@@ -83,6 +111,7 @@ class LocalBlobWriter:
 
     def __init__(self, store: LocalBlobStore, key: str) -> None:
         self._final = store.path_for(key)
+        self._root = store.blob_dir
         # Keys are fresh random ids, so the name is unique; O_EXCL makes sure of it.
         self._temp = store.temp_dir / f"{key}.part"
         self._out: _Appender | None = None
@@ -120,9 +149,7 @@ class LocalBlobWriter:
         os.fsync(out.fd)
         self._out = None
         os.close(out.fd)
-        self._final.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(self._temp, self._final)
-        _fsync_dir(self._final.parent)
+        _rename_into(self._temp, self._final, self._root)
 
     async def commit(self) -> None:
         assert not self._finished, "writer is finished"
@@ -233,9 +260,7 @@ class LocalBlobStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staged, final)
-            _fsync_dir(final.parent)
+            _rename_into(staged, final, self.blob_dir)
             _fsync_dir(self.staging_dir)
 
         try:

@@ -33,7 +33,10 @@ async def collect(stats: AsyncIterator[BlobStat]) -> list[BlobStat]:
 
 
 async def put(store: LocalBlobStore, data: bytes) -> str:
-    key = new_id()
+    return await put_key(store, new_id(), data)
+
+
+async def put_key(store: LocalBlobStore, key: str, data: bytes) -> str:
     writer = await store.open_writer(key)
     await writer.write(data)
     await writer.commit()
@@ -319,3 +322,67 @@ def test_held_bytes_go_first_when_a_big_write_follows(store: LocalBlobStore) -> 
 
     asyncio.run(scenario())
     assert store.path_for(key).read_bytes() == b"head" + big + b"tail"
+
+
+def _record_dir_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    synced: list[Path] = []
+    real = local._fsync_dir
+
+    def spy(path: Path) -> None:
+        synced.append(Path(path))
+        real(path)
+
+    monkeypatch.setattr(local, "_fsync_dir", spy)
+    return synced
+
+
+def test_a_new_blob_directory_is_made_durable_in_its_parents(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = _record_dir_fsyncs(monkeypatch)
+    first = asyncio.run(put(store, b"first"))
+    shard = store.path_for(first).parent
+    # blobs/ab/cd was created: the names of cd (in ab) and ab (in blobs) must be durable
+    # before the blob is, then the blob's own directory entry.
+    assert synced == [store.blob_dir, shard.parent, shard]
+    synced.clear()
+    neighbour = first[:4] + new_id()[4:]
+    asyncio.run(put_key(store, neighbour, b"second"))
+    assert synced == [shard]  # the directory exists: only the blob's entry is synced
+    assert store.path_for(neighbour).read_bytes() == b"second"
+
+
+def test_a_staged_upload_published_into_a_new_directory_syncs_its_parents(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = new_id()
+
+    async def scenario() -> None:
+        await store.create_staged(key)
+        writer = await store.append_staged(key, 0)
+        await writer.write(b"resumed")
+        await writer.sync()
+        await writer.close()
+        synced.clear()
+        await store.publish_staged(key)
+
+    synced = _record_dir_fsyncs(monkeypatch)
+    asyncio.run(scenario())
+    shard = store.path_for(key).parent
+    assert synced == [store.blob_dir, shard.parent, shard, store.staging_dir]
+    assert store.path_for(key).read_bytes() == b"resumed"
+
+
+def test_publishing_a_temp_file_that_vanished_is_blob_not_found(store: LocalBlobStore) -> None:
+    key = new_id()
+
+    async def scenario() -> None:
+        writer = await store.open_writer(key)
+        await writer.write(os.urandom(LocalBlobWriter.HOLD_BYTES))  # reaches the temp file
+        (temp,) = files_under(store.temp_dir)
+        temp.unlink()  # e.g. removed by hand while the upload ran
+        with pytest.raises(BlobNotFound):
+            await writer.commit()
+
+    asyncio.run(scenario())
+    assert not store.path_for(key).exists()
