@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -331,3 +332,58 @@ def random_file(path: Path, size: int, chunk: int = 1 << 20) -> str:
         f.flush()
         os.fsync(f.fileno())
     return h.hexdigest()
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def durable_writes(
+    root: Path, bodies: Callable[[int], bytes], count: int, threads: int
+) -> SmallRun:
+    """The disk's own rate for durable small files, with no HTTP and no database: ``threads``
+    threads each create a temp file, write, fsync, rename it into a ``ab/cd/<key>`` shard and
+    fsync the shard, as filebay's local blob store does for every upload (DESIGN §3).
+
+    nginx's PUT skips both fsyncs; this peer shows how much of the small-file gap that is."""
+    temp = root / "tmp"
+    temp.mkdir(parents=True, exist_ok=True)
+    run = SmallRun(count, 0.0, [], {})
+    counter = iter(range(count))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            key = os.urandom(16).hex()
+            t0 = time.perf_counter()
+            part = temp / key
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, bodies(i))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            shard = root / key[:2] / key[2:4]
+            shard.mkdir(parents=True, exist_ok=True)
+            os.rename(part, shard / key)
+            _fsync_dir(str(shard))
+            with lock:
+                run.latencies.append(time.perf_counter() - t0)
+                run.statuses[201] = run.statuses.get(201, 0) + 1
+
+    t0 = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    run.seconds = time.perf_counter() - t0
+    return run

@@ -560,43 +560,70 @@ class Bench:
             )
         )
 
-        with Measure(self.ng.pid) as m:
-            ng_run = loadgen.put_many(self.ng.base, nginx_req("m"), n, conc, {})
-        assert m.usage
-        res["nginx_put"] = {**ng_run.summary(), **m.usage.as_dict()}
-        bad = {k: v for k, v in ng_run.statuses.items() if k not in (201, 204)}
-        if bad or ng_run.errors:
-            self.problem(f"nginx small PUTs: statuses {bad}, errors {ng_run.errors[:3]}")
-
-        with Measure(self.fb.pid) as m:
-            fb_run = loadgen.put_many(
-                self.fb.base, fb_req("m"), n, conc, self.headers, keep_bodies=True
-            )
-        assert m.usage
-        res["filebay_raw_put"] = {**fb_run.summary(), **m.usage.as_dict()}
-        bad = {k: v for k, v in fb_run.statuses.items() if k != 201}
-        if bad or fb_run.errors:
-            self.problem(f"filebay small PUTs: statuses {bad}, errors {fb_run.errors[:3]}")
+        # Alternating runs, best of each (noise on a shared VM only slows a run down): nginx
+        # PUT, filebay raw PUT, and the disk's own durable small-file rate.
+        runs: dict[str, list[dict[str, Any]]] = {
+            "nginx_put": [],
+            "filebay_raw_put": [],
+            "local_durable": [],
+        }
         wrong = 0
-        for i, raw in enumerate(fb_run.bodies):
+        for rep in range(self.reps):
+            with Measure(self.ng.pid) as m:
+                ng_run = loadgen.put_many(self.ng.base, nginx_req(f"m{rep}"), n, conc, {})
+            assert m.usage
+            runs["nginx_put"].append({**ng_run.summary(), **m.usage.as_dict()})
+            bad = {k: v for k, v in ng_run.statuses.items() if k not in (201, 204)}
+            if bad or ng_run.errors:
+                self.problem(f"nginx small PUTs: statuses {bad}, errors {ng_run.errors[:3]}")
+
+            with Measure(self.fb.pid) as m:
+                fb_run = loadgen.put_many(
+                    self.fb.base, fb_req(f"m{rep}"), n, conc, self.headers, keep_bodies=True
+                )
+            assert m.usage
+            runs["filebay_raw_put"].append({**fb_run.summary(), **m.usage.as_dict()})
+            bad = {k: v for k, v in fb_run.statuses.items() if k != 201}
+            if bad or fb_run.errors:
+                self.problem(f"filebay small PUTs: statuses {bad}, errors {fb_run.errors[:3]}")
+            wrong += self._wrong_small_records(fb_run.bodies, body_for)
+
+            durable_dir = self.work / f"durable-{rep}"
+            local = loadgen.durable_writes(durable_dir, body_for, n, conc)
+            shutil.rmtree(durable_dir, ignore_errors=True)
+            runs["local_durable"].append(local.summary())
+            log(
+                f"small uploads: nginx {runs['nginx_put'][-1]['per_s']}/s,"
+                f" filebay {runs['filebay_raw_put'][-1]['per_s']}/s,"
+                f" durable local writes {runs['local_durable'][-1]['per_s']}/s"
+            )
+        self.check(
+            "small upload records carry the right sha256",
+            wrong == 0,
+            f"{wrong} of {n * self.reps} wrong",
+        )
+
+        best = {k: max(v, key=lambda x: x["per_s"]) for k, v in runs.items()}
+        fb = best["filebay_raw_put"]
+        fb["ratio_vs_nginx"] = ratio(fb["per_s"], best["nginx_put"]["per_s"])
+        fb["ratio_vs_local_durable"] = ratio(fb["per_s"], best["local_durable"]["per_s"])
+        res.update({"best_of": self.reps, **best, "runs": runs})
+        self.results["results"]["small_upload"] = res
+        self.target(
+            "4 KiB uploads / nginx PUT", fb["ratio_vs_nginx"], TARGETS["small_upload_ratio"], True
+        )
+
+    def _wrong_small_records(self, bodies: list[bytes], body_for: Callable[[int], bytes]) -> int:
+        """How many upload answers do not carry the SHA-256 of the body that was sent."""
+        wrong = 0
+        for i, raw in enumerate(bodies):
             try:
                 rec = json.loads(raw)
                 ok = rec.get("sha256") == hashlib.sha256(body_for(i)).hexdigest()
             except (ValueError, AttributeError):
                 ok = False
             wrong += not ok
-        self.check(
-            "small upload records carry the right sha256", wrong == 0, f"{wrong} of {n} wrong"
-        )
-
-        r = ratio(res["filebay_raw_put"]["per_s"], res["nginx_put"]["per_s"])
-        res["filebay_raw_put"]["ratio_vs_nginx"] = r
-        self.results["results"]["small_upload"] = res
-        self.target("4 KiB uploads / nginx PUT", r, TARGETS["small_upload_ratio"], True)
-        log(
-            f"small uploads: nginx {res['nginx_put']['per_s']}/s,"
-            f" filebay {res['filebay_raw_put']['per_s']}/s"
-        )
+        return wrong
 
     # 4. many small downloads
 
@@ -896,6 +923,15 @@ def render_table(results: dict[str, Any]) -> str:
         row(
             "4 KiB uploads files/s (c=16)", f["per_s"], n["per_s"], f["ratio_vs_nginx"], "nginx PUT"
         )
+        d = su.get("local_durable")
+        if d:
+            row(
+                "4 KiB uploads files/s (c=16)",
+                f["per_s"],
+                d["per_s"],
+                f.get("ratio_vs_local_durable"),
+                "durable local writes",
+            )
         row("4 KiB uploads p50 ms", f["p50_ms"], n["p50_ms"], None, "nginx PUT")
         row("4 KiB uploads p99 ms", f["p99_ms"], n["p99_ms"], None, "nginx PUT")
         row(
