@@ -53,6 +53,8 @@ class NewUserBody(BaseModel):
     password: str = Field(max_length=1024)
     role: str = "user"
     quota_bytes: int | None = Field(None, ge=0, le=MAX_QUOTA)
+    #: An account made ready ahead of time, enabled later with PATCH.
+    disabled: bool = False
 
 
 class UserPatch(BaseModel):
@@ -216,6 +218,7 @@ async def create_user(
         await hash_password(check_password(body.password)),
         check_role(body.role),
         body.quota_bytes,
+        disabled=body.disabled,
     )
     return _public_user(user)
 

@@ -69,7 +69,13 @@ class SqlDirectory:
 
     @unavailable_on_db_errors
     async def create_user(
-        self, username: str, password_hash: str, role: str, quota_bytes: int | None
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        quota_bytes: int | None,
+        *,
+        disabled: bool = False,
     ) -> User:
         now = datetime.now(UTC)
         row = UserRow(
@@ -77,13 +83,15 @@ class SqlDirectory:
             password_hash=password_hash,
             role=role,
             quota_bytes=quota_bytes,
-            disabled=False,
+            disabled=disabled,
             sessions_valid_after=now,
             created_at=now,
             updated_at=now,
         )
 
         def work(db: Session) -> None:
+            if db.get(UserRow, username) is not None:
+                raise Conflict(f"user {username!r} exists")
             # A deleted account's late uploads (a service may trust its token for up to
             # FILEBAY_REVOCATION_SECONDS) must never pass to a new account of that name.
             leftover = db.scalar(select(FileRow.id).where(FileRow.owner == username).limit(1))

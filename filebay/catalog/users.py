@@ -101,7 +101,13 @@ class Directory(Verifier, LoginLimiter, Protocol):
     async def count_users(self) -> int: ...
 
     async def create_user(
-        self, username: str, password_hash: str, role: str, quota_bytes: int | None
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        quota_bytes: int | None,
+        *,
+        disabled: bool = False,
     ) -> User:
         """``Conflict`` when the name is taken."""
 

@@ -77,6 +77,7 @@ def test_create_list_and_duplicate(portal: Portal) -> None:
 
     duplicate = _create(portal, username=username, password="another-password")
     assert duplicate.status_code == 409
+    assert duplicate.json()["detail"] == f"user {username!r} exists"
     # The first account is untouched by the refused duplicate.
     assert portal.login(username)
 
@@ -160,6 +161,25 @@ def test_disable_refuses_logins(portal: Portal) -> None:
     )
     assert response.status_code == 401
     assert portal.users()[username]["disabled"] is True
+
+
+def test_a_user_created_disabled_cannot_log_in_until_enabled(portal: Portal) -> None:
+    username = unique("later")
+    response = _create(portal, username=username, password=PASSWORD, disabled=True)
+    assert response.status_code == 201, response.text
+    assert response.json()["disabled"] is True
+    assert _token_status(portal, username, PASSWORD) == 401
+    assert portal.patch_user(username, disabled=False).status_code == 200
+    assert _token_status(portal, username, PASSWORD) == 200
+
+
+def test_a_duplicate_of_a_user_with_files_is_named_as_a_duplicate(portal: Portal) -> None:
+    """Not as a deleted account whose files are still being removed (nobody was deleted)."""
+    username, token = portal.new_user("owner")
+    portal.put(token, "mine.txt", b"mine")
+    duplicate = _create(portal, username=username, password="another-password")
+    assert duplicate.status_code == 409
+    assert duplicate.json()["detail"] == f"user {username!r} exists"
 
 
 def test_delete_user_deletes_their_files_and_blobs(portal: Portal) -> None:
