@@ -7,20 +7,27 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from filebay.config import Settings
+from filebay.web.origins import browser_bases
 from filebay.web.state import AdminDep, PrincipalDep, SettingsDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
 
 
-def safe_next(target: str | None, ui_url: str | None) -> str:
-    """Where to go after login: a local path, or the configured UI; never another site."""
+def safe_next(target: str | None, settings: Settings) -> str:
+    """Where to go after login: a local path, or a page of one of our services (the split
+    shape has pages on the UI, download and auth services); never another site. Anything
+    else goes to the UI's start page (a bare ``/`` on the auth service would be a 404)."""
+    home = (settings.ui_url or "").rstrip("/") + "/"
     if not target:
-        return (ui_url or "").rstrip("/") + "/"
+        return home
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    if ui_url and target.startswith(ui_url.rstrip("/") + "/"):
-        return target
-    return "/"
+    for base in browser_bases(settings).values():
+        # base + "/": http://host:8003 must not let http://host:8003.evil.example through
+        if base and target.startswith(base + "/"):
+            return target
+    return home
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -33,7 +40,7 @@ async def login_page(
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"next_url": safe_next(next, settings.ui_url), "principal": None},
+        {"next_url": safe_next(next, settings), "principal": None},
     )
 
 

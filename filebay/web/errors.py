@@ -59,7 +59,8 @@ def _count(exc: FilebayError) -> None:
 def _login_redirect(request: Request) -> Response:
     settings = request.app.state.services.settings
     login = (settings.auth_url or "").rstrip("/") + "/login"
-    here = str(request.url) if settings.auth_url else request.url.path
+    query = f"?{request.url.query}" if request.url.query else ""
+    here = str(request.url) if settings.auth_url else request.url.path + query
     return RedirectResponse(f"{login}?{urlencode({'next': here})}", status_code=303)
 
 

@@ -3,9 +3,12 @@ the login page, the published keys, and the lockout after repeated failures."""
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -326,6 +329,36 @@ def test_login_page_sends_people_back_only_to_this_site(
     assert "evil.example" not in response.text
     if kept:
         assert 'data-next="' + target.replace("&", "&amp;") in response.text
+
+
+def _next_of_login_page(portal: Portal, target: str | None) -> str:
+    params = {"next": target} if target is not None else {}
+    response = portal.http.get(f"{portal.auth}/login", params=params)
+    assert response.status_code == 200
+    match = re.search(r'data-next="([^"]*)"', response.text)
+    assert match, response.text
+    return html.unescape(match.group(1))
+
+
+def test_login_sends_people_back_to_the_page_of_any_of_our_services(portal: Portal) -> None:
+    """In the split shape the pages live on several services (the UI on upload, /admin and
+    /tokens on auth; /uploads on download where FILEBAY_DOWNLOAD_URL is set, see
+    tests/unit/web/test_safe_next.py): each sends its own absolute URL as ``next``."""
+    pages = [f"{portal.upload}/?q=x", f"{portal.auth}/admin"]
+    for page in pages:
+        response = portal.http.get(page, headers={"Accept": "text/html"})
+        assert response.status_code == 303, page
+        target = parse_qs(urlsplit(response.headers["location"]).query)["next"][0]
+        # All in one process the login page is on the same origin: a path is enough.
+        assert target == (page if portal.shape == "split" else page.removeprefix(portal.upload))
+        assert _next_of_login_page(portal, target) == target
+
+
+def test_a_refused_next_leads_to_the_ui_not_to_the_auth_services_root(portal: Portal) -> None:
+    home = f"{portal.upload}/" if portal.shape == "split" else "/"
+    assert _next_of_login_page(portal, "https://evil.example/") == home
+    assert _next_of_login_page(portal, f"{portal.download}.evil.example/") == home
+    assert _next_of_login_page(portal, None) == home
 
 
 def test_anonymous_browser_is_sent_to_the_login_page(portal: Portal) -> None:
