@@ -23,7 +23,7 @@ from filebay.sharing import (
 from filebay.web.content import content_response
 from filebay.web.disposition import can_inline
 from filebay.web.openapi import content_responses
-from filebay.web.ranges import if_range_allows, parse_range
+from filebay.web.ranges import if_range_allows, not_modified, parse_range
 from filebay.web.state import (
     CatalogDep,
     LimiterDep,
@@ -170,7 +170,8 @@ async def share_content(
     if_range: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Counts one download per client: a browser resuming with Range (it carries the ticket
-    cookie from its first request) is not counted again; HEAD is never counted."""
+    cookie from its first request) is not counted again; HEAD, 304 and 416 are never
+    counted."""
     secret = _secret(settings)
     share = await lookup.find_share(secret_hash(token)) if len(token) <= MAX_TOKEN else None
     if share is None:
@@ -190,8 +191,10 @@ async def share_content(
     except NotFound:
         raise NotFound(SHARE_GONE) from None
     counted = False
-    if request.method == "GET" and not resumed:
-        if if_range_allows(if_range, f'"{record.sha256}"', record.created_at):
+    etag = f'"{record.sha256}"'
+    # A 304 sends no bytes either: a cache revalidating is not a download.
+    if request.method == "GET" and not resumed and not not_modified(if_none_match, etag):
+        if if_range_allows(if_range, etag, record.created_at):
             parse_range(range, record.size)  # a 416 sends no bytes: it is not a download
         if not await lookup.count_download(share.id, now):
             raise NotFound(SHARE_GONE)

@@ -7,6 +7,7 @@ download, Range or not."""
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.shares.support import SHARE_PASSWORD, Portal, client, cookie_header
@@ -114,6 +115,26 @@ def test_an_unsatisfiable_range_is_not_a_download(portal: Portal, owner: dict[st
         assert downloads(portal, owner, file_id) == 0
         assert http.get(url).content == DATA
         assert http.get(url, headers={"Range": f"bytes={len(DATA)}-"}).status_code == 404
+    assert downloads(portal, owner, file_id) == 1
+
+
+def test_a_revalidation_answered_304_is_not_a_download(
+    portal: Portal, owner: dict[str, str]
+) -> None:
+    """A cache revalidating its copy (no ticket: a script, or a browser past the ticket's
+    day) gets a 304 and no bytes: not counted."""
+    file_id = portal.put(owner, "304.bin", DATA)
+    token = portal.share(owner, file_id, max_downloads=1)["token"]
+    url = portal.content_url(token)
+    etag = f'"{hashlib.sha256(DATA).hexdigest()}"'
+    with client() as http:
+        for match in (etag, "*", f'W/{etag}, "other"'):
+            fresh = http.get(url, headers={"If-None-Match": match})
+            assert fresh.status_code == 304 and fresh.content == b""
+            assert "set-cookie" not in fresh.headers
+        assert downloads(portal, owner, file_id) == 0
+        assert http.get(url).content == DATA
+        assert http.get(url, headers={"If-None-Match": etag}).status_code == 404
     assert downloads(portal, owner, file_id) == 1
 
 
