@@ -191,6 +191,9 @@ class Settings(BaseSettings):
                 value = "********" if value.get_secret_value() else ""
             elif name == "database_url":
                 value = mask_url_password(self.effective_database_url)
+            elif isinstance(value, str) and "@" in value and "://" in value:
+                # Any other URL may carry credentials too (an S3 endpoint, say).
+                value = mask_url_password(value)
             elif isinstance(value, Path | StrEnum):
                 value = str(value)
             out[name] = value

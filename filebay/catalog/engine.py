@@ -10,6 +10,8 @@ PostgreSQL the same unit runs through ``AsyncSession.run_sync`` over asyncpg.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Engine, Executable, event
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,9 +70,21 @@ def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only: it holds the hashes of every
+    password, session, API token and share link. SQLite gives its -wal and -shm files the
+    database's own mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    # Exists already, or its folder does not (SQLite's own error says so better).
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An engine with filebay's connection settings for the given URL."""
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         # Each aiosqlite connection is a thread: keep enough of them open that concurrent
         # requests never open and close overflow connections (measured: most of the CPU of a
         # small request at 32 connections went there).
