@@ -177,11 +177,15 @@ class UploadBody(BaseModel):
     metadata_header: str = Field(max_length=8192)
     created_at: datetime
     expires_at: datetime
+    #: Absent from an upload service of an older release: no reservation check then.
+    quota_bytes: int | None = Field(None, ge=0)
 
 
 @router.post("/uploads", status_code=201)
 async def create_upload(body: UploadBody, uploads: UploadsDep) -> dict[str, str]:
-    await uploads.create_upload(UploadSession(**body.model_dump()))
+    fields = body.model_dump()
+    quota = fields.pop("quota_bytes")
+    await uploads.create_upload(UploadSession(**fields), quota)
     return {"id": body.id}
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
-from filebay.errors import BadRequest, UnsupportedMediaType, UnsupportedVersion
+from filebay.errors import BadRequest, TooLarge, UnsupportedMediaType, UnsupportedVersion
 from filebay.tus.headers import (
     CHECKSUM_ALGORITHMS,
     EXTENSIONS,
@@ -103,6 +103,16 @@ async def create(
         raise BadRequest("Upload-Defer-Length is not supported; send Upload-Length")
     length = parse_length(upload_length, "Upload-Length")
     metadata = parse_metadata(upload_metadata)
+    checksum = parse_checksum(upload_checksum)
+    declared = _content_length(request)
+    has_body = declared != 0 and (
+        declared is not None or "chunked" in request.headers.get("transfer-encoding", "")
+    )
+    # What can be refused up front is, before an upload exists that nobody could resume.
+    if has_body:
+        _require_offset_stream(content_type)
+        if declared is not None and declared > length:
+            raise TooLarge("the body goes past Upload-Length")
     session = await tus.create(
         principal.username,
         principal.quota_bytes,
@@ -116,23 +126,23 @@ async def create(
         "Location": f"{request.url.path.rstrip('/')}/{session.id}",
         "Upload-Expires": http_date(session.expires_at),
     }
-    declared = _content_length(request)
-    has_body = declared != 0 and (
-        declared is not None or "chunked" in request.headers.get("transfer-encoding", "")
-    )
     if has_body or length == 0:
         # creation-with-upload (or an empty file, complete at once)
-        if has_body:
-            _require_offset_stream(content_type)
-        progress = await tus.append(
-            session.id,
-            principal.username,
-            principal.quota_bytes,
-            0,
-            parse_checksum(upload_checksum),
-            declared,
-            request_body(request),
-        )
+        try:
+            progress = await tus.append(
+                session.id,
+                principal.username,
+                principal.quota_bytes,
+                0,
+                checksum,
+                declared,
+                request_body(request),
+            )
+        except BaseException:
+            # A failed answer carries no Location: no client could resume or end this upload,
+            # so it goes now instead of holding staged bytes and quota until it expires.
+            await tus.discard(session.id, principal.username)
+            raise
         headers.update(_progress_headers(progress))
     return Response(status_code=201, headers=headers)
 

@@ -194,8 +194,9 @@ class HttpCatalog:
         )
         return record_from_json(response.json())
 
-    async def create_upload(self, session: UploadSession) -> None:
-        await self._call("POST", "/uploads", idempotent=False, json=session.to_json())
+    async def create_upload(self, session: UploadSession, quota_bytes: int | None = None) -> None:
+        body = {**session.to_json(), "quota_bytes": quota_bytes}
+        await self._call("POST", "/uploads", idempotent=False, json=body)
 
     async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:
         if not is_valid_id(upload_id):

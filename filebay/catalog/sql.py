@@ -152,13 +152,9 @@ class SqlCatalog:
         ]
 
         def work(session: Session) -> None:
-            if quota_bytes is not None:
-                # Serialise one owner's uploads on PostgreSQL so two cannot both squeeze in.
-                session.execute(
-                    select(UserRow.username).where(UserRow.username == owner).with_for_update()
-                )
-                if _used_bytes(session, owner) + sum(r.size for r in rows) > quota_bytes:
-                    raise QuotaExceeded()
+            size = sum(r.size for r in rows)
+            if quota_bytes is not None and used_bytes_locked(session, owner) + size > quota_bytes:
+                raise QuotaExceeded()
             session.add_all(rows)
 
         # Concurrent uploads share a transaction (GroupCommit); these rows stay together.
@@ -268,6 +264,14 @@ class SqlCatalog:
             for row in rows:
                 yield _to_record(row)
             last_id = rows[-1].id
+
+
+def used_bytes_locked(session: Session, owner: str) -> int:
+    """The owner's stored bytes, for a quota check followed by a write in this transaction:
+    the owner's row is locked on PostgreSQL so two writers cannot both squeeze in (SQLite
+    write units hold the database's write lock already)."""
+    session.execute(select(UserRow.username).where(UserRow.username == owner).with_for_update())
+    return _used_bytes(session, owner)
 
 
 def _used_bytes(session: Session, owner: str) -> int:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from filebay.catalog.engine import SessionRunner, rowcount
 from filebay.catalog.models import UploadRow
-from filebay.catalog.sql import unavailable_on_db_errors
+from filebay.catalog.sql import unavailable_on_db_errors, used_bytes_locked
 from filebay.catalog.uploads import UploadSession
-from filebay.errors import NotFound, UploadLocked
+from filebay.errors import NotFound, QuotaExceeded, UploadLocked
 from filebay.ids import is_valid_id
 
 
@@ -30,12 +30,22 @@ def _session(row: UploadRow) -> UploadSession:
     )
 
 
+def _reserved(db: Session, owner: str) -> int:
+    """Bytes the owner's live (unexpired) uploads may still store: their whole lengths."""
+    total = db.scalar(
+        select(func.coalesce(func.sum(UploadRow.length), 0)).where(
+            UploadRow.owner == owner, UploadRow.expires_at >= datetime.now(UTC)
+        )
+    )
+    return int(total or 0)
+
+
 class SqlUploads:
     def __init__(self, engine: AsyncEngine) -> None:
         self._run = SessionRunner.for_engine(engine)
 
     @unavailable_on_db_errors
-    async def create_upload(self, session: UploadSession) -> None:
+    async def create_upload(self, session: UploadSession, quota_bytes: int | None = None) -> None:
         row = UploadRow(
             id=session.id,
             owner=session.owner,
@@ -49,7 +59,15 @@ class SqlUploads:
             lock_token=None,
             locked_until=None,
         )
-        await self._run.write(lambda db: db.add(row))
+
+        def work(db: Session) -> None:
+            if quota_bytes is not None:
+                used = used_bytes_locked(db, session.owner)
+                if used + _reserved(db, session.owner) + session.length > quota_bytes:
+                    raise QuotaExceeded()
+            db.add(row)
+
+        await self._run.write(work)
 
     @unavailable_on_db_errors
     async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:

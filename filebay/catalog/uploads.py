@@ -39,7 +39,10 @@ class UploadSession:
 class UploadSessions(Protocol):
     """Upload sessions, scoped to an owner like files (``owner=None``: any owner)."""
 
-    async def create_upload(self, session: UploadSession) -> None: ...
+    async def create_upload(self, session: UploadSession, quota_bytes: int | None = None) -> None:
+        """With ``quota_bytes``: ``QuotaExceeded`` when the owner's files, plus the whole
+        lengths of their live uploads, plus this one's would pass it (checked in the write's
+        own transaction, so concurrent creations cannot all squeeze in)."""
 
     async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:
         """``NotFound`` when unknown (or another owner's)."""

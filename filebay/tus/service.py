@@ -30,6 +30,8 @@ from filebay.errors import (
     OffsetMismatch,
     QuotaExceeded,
     RequestTimeout,
+    StorageFull,
+    StorageUnavailable,
     TooLarge,
     UploadLocked,
 )
@@ -88,8 +90,6 @@ class TusService:
     ) -> UploadSession:
         if length > self.max_size:
             raise TooLarge()
-        if quota_bytes is not None and await self._catalog.usage(owner) + length > quota_bytes:
-            raise QuotaExceeded()
         clean = clean_name(name)
         now = datetime.now(UTC)
         session = UploadSession(
@@ -105,7 +105,9 @@ class TusService:
         )
         await self._store.create_staged(session.id)
         try:
-            await self._uploads.create_upload(session)
+            # The quota counts the whole lengths of the owner's other live uploads too: bytes
+            # parked in unfinished uploads take disk space like stored files.
+            await self._uploads.create_upload(session, quota_bytes)
         except BaseException:
             await self._store.delete_staged(session.id)
             raise
@@ -219,7 +221,9 @@ class TusService:
                 # Gone, or cut off for stalling: the same to tus, which resumes from here.
                 await self._keep_what_arrived(session, token, writer, batch, checksum is not None)
                 raise
-            except (TooLarge, OSError, asyncio.CancelledError):
+            except (TooLarge, StorageFull, StorageUnavailable, OSError, asyncio.CancelledError):
+                # A full disk above all: bytes past the recorded offset would keep it full
+                # (and the catalog too, when it shares the disk) until the upload expired.
                 await writer.truncate(session.offset)
                 raise
             if checksum is not None:
@@ -227,7 +231,11 @@ class TusService:
                 if not hmac.compare_digest(hasher.digest(), checksum[1]):
                     await writer.truncate(session.offset)
                     raise ChecksumMismatch()
-            return await writer.sync()
+            try:
+                return await writer.sync()
+            except (StorageFull, StorageUnavailable):
+                await writer.truncate(session.offset)
+                raise
         finally:
             await writer.close()
 
@@ -324,6 +332,12 @@ class TusService:
         session = await self._uploads.get_upload(upload_id, scope)
         await self._uploads.delete_upload(session.id, scope)
         await self._store.delete_staged(session.id)
+
+    async def discard(self, upload_id: str, owner: str) -> None:
+        """``terminate`` at any cost: for cleanup after a failure (which it must not hide),
+        and run to the end even when the request is being cancelled."""
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self.terminate(upload_id, owner))
 
     async def sweep(self, limit: int = 100) -> int:
         """Remove expired uploads; safe on several replicas at once."""

@@ -19,6 +19,7 @@ from filebay.config import Service, Settings
 from filebay.errors import FilebayError
 from filebay.observability.metrics import REGISTRY
 from filebay.observability.middleware import ObservabilityMiddleware
+from filebay.tus.override import TusMethodOverride
 from filebay.web.errors import install_error_handlers
 from filebay.web.format import install_filters
 from filebay.web.limits import BodyLimitMiddleware
@@ -123,6 +124,7 @@ def build_app(
     # Where the pages find each service (other origins in the split shape).
     app.state.templates.env.globals.update(browser_bases(settings))
     install_error_handlers(app)
+    app.add_middleware(TusMethodOverride)
     app.add_middleware(SecurityHeadersMiddleware, origins=page_origins(settings))
     add_cors(app, settings)
     app.add_middleware(

@@ -28,6 +28,7 @@ CORS_HEADERS = [
     "Upload-Metadata",
     "Upload-Offset",
     "Upload-Checksum",
+    "X-HTTP-Method-Override",
 ]
 CORS_EXPOSED = [
     "Content-Disposition",

@@ -226,6 +226,41 @@ def test_upload_to_a_full_blob_store_answers_507_and_stores_nothing(
     assert temp_files(dep.data_dir) == []
 
 
+def test_a_tus_patch_that_fills_the_disk_answers_507_and_gives_the_space_back(
+    full_disk: Deployment,
+) -> None:
+    """The bytes that reached the disk before it filled are past the upload's recorded
+    offset: they go, or the disk (and a catalog on it) stays full until the upload expires."""
+    dep = full_disk
+    tus = {"Tus-Resumable": "1.0.0"}
+    data = b"t" * (8 * MIB)
+    with client() as http:
+        created = http.post(
+            f"{dep.upload}/api/tus/", headers={**tus, "Upload-Length": str(len(data))}
+        )
+        assert created.status_code == 201
+        url = f"{dep.upload}{created.headers['Location']}"
+        patched = http.patch(
+            url,
+            headers={
+                **tus,
+                "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+            },
+            content=data,
+        )
+        assert patched.status_code == 507, patched.text
+        staged = dep.data_dir / "staging" / url.rsplit("/", 1)[1]
+        assert staged.stat().st_size == 0
+        head = http.head(url, headers=tus)
+        assert head.status_code == 200 and head.headers["Upload-Offset"] == "0"
+        # The space is free again: a file that needs most of the disk fits.
+        fits = http.put(f"{dep.upload}/api/upload/fits.bin", content=b"f" * (3 * MIB))
+        assert fits.status_code == 201, fits.text
+        assert http.delete(url, headers=tus).status_code == 204
+    assert not staged.exists()
+
+
 class _FullWriter(LocalBlobWriter):
     """A local writer on a disk that has ``room`` bytes left."""
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.tus.support import (
@@ -165,20 +169,143 @@ def test_413_over_quota(site: Site) -> None:
 
 
 def test_413_over_quota_at_the_end(site: Site) -> None:
-    """Two uploads that each fit when created, but not both: the one that ends second is
-    refused, and nothing of it is kept."""
+    """An upload that fit when it was created, but whose room another upload took meanwhile:
+    it is refused at its end, and nothing of it is kept."""
     user = f"q{os.urandom(3).hex()}"
     site.add_user(user, quota_bytes=1000)
-    first, second = site.create(700, user), site.create(700, user)
-    assert site.patch(first, 0, os.urandom(700), user).status_code == 204
-    r = site.patch(second, 0, os.urandom(700), user)
+    resumable = site.create(700, user)
+    with client() as c:
+        r = c.put(
+            f"{site.deployment.upload}/api/upload/quick.bin",
+            headers=site.auth(user),
+            content=os.urandom(700),
+        )
+    assert r.status_code == 201
+    quick = r.json()["id"]
+    r = site.patch(resumable, 0, os.urandom(700), user)
     assert r.status_code == 413
     assert r.json()["code"] == "quota_exceeded"
     with client() as c:
         listed = c.get(f"{site.deployment.metadata}/api/files", headers=site.auth(user)).json()
-    assert [item["id"] for item in listed["items"]] == [upload_id(first)]
-    assert site.head(second, user).status_code == 404
-    assert not site.staged(upload_id(second)).exists()
+    assert [item["id"] for item in listed["items"]] == [quick]
+    assert site.head(resumable, user).status_code == 404
+    assert not site.staged(upload_id(resumable)).exists()
+
+
+def _staged_bytes(site: Site, ids: list[str]) -> int:
+    return sum(site.staged(i).stat().st_size for i in ids if site.staged(i).exists())
+
+
+def test_unfinished_uploads_hold_their_length_of_the_quota(site: Site) -> None:
+    """Bytes parked in unfinished uploads take disk space like stored files: a new upload
+    that would pass the quota with them is refused when it is created (a user could
+    otherwise open upload after upload, each just under the quota, and fill the disk)."""
+    user = f"r{os.urandom(3).hex()}"
+    site.add_user(user, quota_bytes=1000)
+    with client() as c:
+        r = c.put(
+            f"{site.deployment.upload}/api/upload/stored.bin",
+            headers=site.auth(user),
+            content=os.urandom(600),
+        )
+        assert r.status_code == 201
+        opened = []
+        answers = []
+        for _ in range(5):
+            # creation-with-upload of 399 of 400 bytes, never finished
+            r = c.post(
+                site.endpoint,
+                headers=site.tus(user, **{"Upload-Length": "400", "Content-Type": OFFSET_TYPE}),
+                content=os.urandom(399),
+            )
+            answers.append(r.status_code)
+            if r.status_code == 201:
+                opened.append(upload_id(r.headers["Location"]))
+    assert answers == [201, 413, 413, 413, 413]
+    assert _staged_bytes(site, opened) == 399
+    # Ending the unfinished upload gives its room back.
+    with client() as c:
+        r = c.delete(site.url(opened[0]), headers=site.tus(user))
+        assert r.status_code == 204
+    site.create(400, user)
+
+
+def test_concurrent_creations_cannot_all_squeeze_into_the_quota(site: Site) -> None:
+    user = f"c{os.urandom(3).hex()}"
+    site.add_user(user, quota_bytes=1000)
+    headers = site.tus(user, **{"Upload-Length": "300"})
+
+    async def create_many() -> list[int]:
+        async with httpx.AsyncClient(timeout=30) as c:
+            answers = await asyncio.gather(
+                *(c.post(site.endpoint, headers=headers) for _ in range(12))
+            )
+        return sorted(r.status_code for r in answers)
+
+    assert asyncio.run(create_many()) == [201] * 3 + [413] * 9
+
+
+def test_a_failed_creation_with_upload_leaves_no_upload(site: Site) -> None:
+    """An answer without a Location cannot be resumed or ended by anyone: the upload it
+    created goes with it (it held staged bytes and quota until it expired)."""
+    user = f"f{os.urandom(3).hex()}"
+    site.add_user(user, quota_bytes=1000)
+    bad_checksum = _checksum("sha256", b"something else")
+
+    def chunked(data: bytes) -> Iterator[bytes]:
+        yield data[: len(data) // 2]
+        yield data[len(data) // 2 :]
+
+    cases = [
+        # declared body longer than Upload-Length: refused before anything is created
+        ({"Upload-Length": "900"}, os.urandom(1000)),
+        # the same, chunked: found out while reading
+        ({"Upload-Length": "900"}, chunked(os.urandom(1000))),
+        ({"Upload-Length": "900", "Upload-Checksum": bad_checksum}, os.urandom(500)),
+        ({"Upload-Length": "900", "Content-Type": "text/plain"}, os.urandom(500)),
+    ]
+    with client() as c:
+        for extra, body in cases:
+            headers = site.tus(user, **{"Content-Type": OFFSET_TYPE, **extra})
+            r = c.post(site.endpoint, headers=headers, content=body)
+            assert r.status_code in (413, 415, 460), r.text
+            assert "Location" not in r.headers
+    assert not [p for p in (site.data_dir / "staging").iterdir() if _owned_by(site, user, p)]
+    # Nothing holds the quota: the whole of it can still be opened at once.
+    site.create(1000, user)
+
+
+def _owned_by(site: Site, user: str, staged: Path) -> bool:
+    return site.head(site.url(staged.name), user).status_code == 200
+
+
+def test_x_http_method_override_turns_a_post_into_patch_or_delete(site: Site) -> None:
+    """For clients behind proxies that drop PATCH and DELETE (tus-js-client's
+    ``overridePatchMethod``): the header is the request's method."""
+    url = site.create(10)
+    with client() as c:
+        r = c.post(
+            url,
+            headers=site.tus(
+                **{
+                    "X-HTTP-Method-Override": "PATCH",
+                    "Upload-Offset": "0",
+                    "Content-Type": OFFSET_TYPE,
+                }
+            ),
+            content=b"01234",
+        )
+        assert r.status_code == 204
+        assert r.headers["Upload-Offset"] == "5"
+        assert site.offset(url) == 5
+        r = c.post(url, headers=site.tus(**{"X-HTTP-Method-Override": "delete"}))
+        assert r.status_code == 204
+        assert site.head(url).status_code == 404
+        # Anything else is not a method of an upload's URL.
+        other = site.create(10)
+        r = c.post(other, headers=site.tus(**{"X-HTTP-Method-Override": "GET"}))
+        assert r.status_code == 405
+        assert site.offset(other) == 0
 
 
 @pytest.mark.parametrize("algorithm", ["sha1", "sha256"])
