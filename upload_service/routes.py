@@ -118,6 +118,16 @@ async def upload_multipart(
     return {"files": [record_json(r, settings) for r in records]}
 
 
+@router.put("/upload", include_in_schema=False)
+async def upload_without_name(_principal: PrincipalDep) -> None:
+    """``curl -T file http://host/api/upload`` (no slash) sends no name: say so, instead of
+    the 307 to ``/api/upload/`` that curl does not follow (it stored nothing, silently)."""
+    raise BadRequest(
+        "no file name: PUT to /api/upload/<name>, or end the URL with '/' "
+        "so that curl -T appends the file's name"
+    )
+
+
 @router.put(
     "/upload/{name:anyname}",
     status_code=201,

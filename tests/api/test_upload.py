@@ -155,6 +155,24 @@ def test_curl_upload_file_appends_the_file_name(
     assert got.content == data
 
 
+def test_curl_upload_without_the_slash_is_told_what_is_missing(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """``/api/upload`` carries no name (curl appends it only after a '/'): a clear 400, not
+    a bare 307 that curl does not follow while it exits 0 with nothing stored."""
+    path = tmp_path / "no-slash.txt"
+    path.write_bytes(b"no slash")
+    out = subprocess.run(
+        ["curl", "-sS", "-w", "\n%{http_code}", "-T", str(path), f"{deployment.upload}/api/upload"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    body, status = out.stdout.rsplit("\n", 1)
+    assert status == "400"
+    assert "/api/upload/" in json.loads(body)["detail"]
+
+
 def test_unicode_name_in_the_put_path_is_kept(deployment: Deployment, http: httpx.Client) -> None:
     name = "résumé 日本語 ✓.txt"
     r = http.put(f"{deployment.upload}/api/upload/{quote(name)}", content=b"x")

@@ -620,6 +620,9 @@ ROUTES: list[Route] = [
         "POST", "/api/files", "upload", "api", {"owner": 201, "other": 201, "admin": 201},
         _upload_cell({"files": [("file", ("multi.txt", b"matrix multipart"))]}), _check_upload,
     ),
+    # no name in the path: a user is told what is missing, nothing is stored
+    Route("PUT", "/api/upload", "upload", "api", {"owner": 400, "other": 400, "admin": 400},
+          _upload_cell({"content": b"matrix raw put without a name"}), _check_upload),
     Route(
         "PUT", "/api/upload/{name:anyname}", "upload", "api",
         {"owner": 201, "other": 201, "admin": 201},
