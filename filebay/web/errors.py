@@ -101,9 +101,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    # Query and path parameters that do not parse are a 400; a JSON body that does not is 422.
+    # A JSON body that does not parse is a 422; query and path parameters, and form bodies
+    # (a form without its field, say), are a 400 (DESIGN §5).
     in_body = any(err.get("loc", ("",))[0] == "body" for err in exc.errors())
-    status = 422 if in_body else 400
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_json = media_type == "application/json" or media_type.endswith("+json")
+    status = 422 if in_body and is_json else 400
     detail = "; ".join(
         f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}" for err in exc.errors()
     )

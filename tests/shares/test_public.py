@@ -215,6 +215,19 @@ def test_wrong_password_then_right_password(portal: Portal, owner: dict[str, str
         assert browser.get(portal.content_url(other)).status_code == 404
 
 
+def test_a_password_form_without_its_password_is_a_400(
+    portal: Portal, owner: dict[str, str]
+) -> None:
+    """A form body, not JSON: 400 like any other bad input (DESIGN §5 keeps 422 for JSON)."""
+    token = portal.share(owner, portal.put(owner, "form.bin", DATA), password=SHARE_PASSWORD)
+    with client(cookies=True) as browser:
+        for form in ({}, {"password": ""}, {"other": "x"}):
+            r = browser.post(portal.page_url(token["token"]), data=form)
+            assert r.status_code == 400, (form, r.status_code)
+            assert r.json()["code"] == "invalid_request"
+            assert not list(browser.cookies.jar)
+
+
 def test_unlock_does_not_survive_a_new_link(portal: Portal, owner: dict[str, str]) -> None:
     """A cookie of a revoked link opens neither it nor a new link for the same file."""
     file_id = portal.put(owner, "recreated.bin", DATA)
