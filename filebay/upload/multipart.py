@@ -7,6 +7,7 @@ writing to the blob store is async.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -15,6 +16,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from filebay.errors import MalformedUpload
 
+# Browsers (the HTML standard's form encoding), curl since 7.81 and httpx write a file name's
+# '"', CR and LF as %22, %0D and %0A inside filename="…"; nothing else is escaped, so these
+# three, and only these, are read back (a name with a literal "%22" is the rarer case).
+_FORM_ESCAPES = re.compile(r"%(22|0[dD]|0[aA])")
 MAX_PARTS = 1000
 MAX_HEADER_BYTES = 16 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -93,7 +98,11 @@ class _Collector:
             raise MalformedUpload("part without Content-Disposition: form-data; name=…")
         name = options[b"name"].decode("utf-8", "replace")
         raw_filename = options.get(b"filename")
-        filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+        filename = None
+        if raw_filename is not None:
+            filename = _FORM_ESCAPES.sub(
+                lambda m: chr(int(m.group(1), 16)), raw_filename.decode("utf-8", "replace")
+            )
         ctype = self.headers.get(b"content-type")
         self.events.append(
             PartStart(name, filename, ctype.decode("latin-1") if ctype is not None else None)

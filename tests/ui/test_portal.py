@@ -233,6 +233,23 @@ def test_upload_errors_are_explained(
     expect(cards).to_have_count(1)
 
 
+def test_a_name_with_quotes_keeps_them(
+    portal: Deployment, admin_token: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    """Chromium sends a small file's name in the form with '"' written as %22 (the HTML
+    standard's form encoding): the stored name is the file's own."""
+    username = add_user(portal.auth, admin_token, "quotes")
+    name = 'say "cheese" 100%.txt'
+    paths = write_files(tmp_path, {name: b"cheese"})
+    context, _watch = new_context()
+    page = context.new_page()
+    login(page, portal.upload, username, PASSWORD)
+    page.locator("#file-input").set_input_files(paths)
+    expect(page.locator("#upload-list .upload-card")).to_have_attribute("data-state", "done")
+    token = api_login(portal.auth, username, PASSWORD)
+    assert [f["name"] for f in list_files(portal.metadata, token)] == [name]
+
+
 def test_a_new_user_logs_in_and_sees_an_empty_list(
     portal: Deployment, new_context: NewContext
 ) -> None:

@@ -271,3 +271,18 @@ def test_hostile_bytes_are_parsed_or_malformed_and_nothing_else(junk: bytes, tai
     for body in (junk, f"--{BOUNDARY}\r\n".encode() + junk + tail):
         with contextlib.suppress(MalformedUpload):
             parse([body])
+
+
+@pytest.mark.parametrize(
+    ("sent", "name"),
+    [
+        ("a%22b.txt", 'a"b.txt'),  # how Chrome, Firefox, curl and httpx send a quote
+        ("two%0D%0Alines.txt", "two\r\nlines.txt"),  # CR LF: removed later by clean_name
+        ("lower%0d%0a.txt", "lower\r\n.txt"),
+        ("100%25.txt", "100%25.txt"),  # nothing else is escaped, so nothing else is read back
+        ("%E2%98%83.txt", "%E2%98%83.txt"),
+    ],
+)
+def test_the_form_encodings_escapes_in_a_file_name_are_read_back(sent: str, name: str) -> None:
+    body = encode([Part("file", b"x", sent)])
+    assert parse([body]) == [PartStart("file", name, None), PartData(b"x"), PartEnd()]
