@@ -90,8 +90,13 @@ class SqlDirectory:
         )
 
         def work(db: Session) -> None:
-            if db.get(UserRow, username) is not None:
-                raise Conflict(f"user {username!r} exists")
+            # Names differ by more than case: "Admin" beside "admin" is a look-alike that an
+            # admin could trust or manage by mistake (logins still match the name exactly).
+            taken = db.scalar(
+                select(UserRow.username).where(func.lower(UserRow.username) == username.lower())
+            )
+            if taken is not None:
+                raise Conflict(f"user {taken!r} exists")
             # A deleted account's late uploads (a service may trust its token for up to
             # FILEBAY_REVOCATION_SECONDS) must never pass to a new account of that name.
             leftover = db.scalar(select(FileRow.id).where(FileRow.owner == username).limit(1))

@@ -173,6 +173,18 @@ def test_a_user_created_disabled_cannot_log_in_until_enabled(portal: Portal) -> 
     assert _token_status(portal, username, PASSWORD) == 200
 
 
+def test_names_that_differ_only_in_case_are_one_name(portal: Portal) -> None:
+    """ "Admin" beside "admin" would be a look-alike an admin could trust by mistake."""
+    username = unique("casey")
+    assert _create(portal, username=username, password=PASSWORD).status_code == 201
+    for look_alike in (username.upper(), username.capitalize()):
+        response = _create(portal, username=look_alike, password=PASSWORD, role="admin")
+        assert response.status_code == 409
+        assert response.json()["detail"] == f"user {username!r} exists"
+        assert look_alike not in portal.users()
+    assert _create(portal, username=ADMIN.upper(), password=PASSWORD).status_code == 409
+
+
 def test_a_duplicate_of_a_user_with_files_is_named_as_a_duplicate(portal: Portal) -> None:
     """Not as a deleted account whose files are still being removed (nobody was deleted)."""
     username, token = portal.new_user("owner")
