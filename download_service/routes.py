@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from filebay.web.content import content_response
+from filebay.web.content import check_preconditions, content_response
 from filebay.web.openapi import AUTHENTICATED, content_responses, errors
 from filebay.web.presign import presigned_redirect
 from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
@@ -45,8 +45,11 @@ async def file_content(
     range: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
     if_range: Annotated[str | None, Header()] = None,
+    if_match: Annotated[str | None, Header()] = None,
+    if_unmodified_since: Annotated[str | None, Header()] = None,
 ) -> Response:
     record = await catalog.get(file_id, principal.scope)
+    check_preconditions(record, if_match, if_unmodified_since)
     redirect = await presigned_redirect(
         record, store, settings, method=request.method, if_none_match=if_none_match, inline=inline
     )

@@ -20,7 +20,7 @@ from filebay.sharing import (
     cookie_name,
     issue_grant,
 )
-from filebay.web.content import content_response
+from filebay.web.content import check_preconditions, content_response
 from filebay.web.disposition import can_inline
 from filebay.web.openapi import content_responses
 from filebay.web.ranges import if_range_allows, not_modified, parse_range
@@ -168,6 +168,8 @@ async def share_content(
     range: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
     if_range: Annotated[str | None, Header()] = None,
+    if_match: Annotated[str | None, Header()] = None,
+    if_unmodified_since: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Counts one download per client: a browser resuming with Range (it carries the ticket
     cookie from its first request) is not counted again; HEAD, 304 and 416 are never
@@ -190,6 +192,7 @@ async def share_content(
         record = await catalog.get(share.file_id, None)
     except NotFound:
         raise NotFound(SHARE_GONE) from None
+    check_preconditions(record, if_match, if_unmodified_since)  # a 412 is not a download
     counted = False
     etag = f'"{record.sha256}"'
     # A 304 sends no bytes either: a cache revalidating is not a download.

@@ -125,6 +125,10 @@ class ChecksumMismatch(FilebayError):
     status, code, detail = 460, "checksum_mismatch", "Upload-Checksum does not match the data"
 
 
+class PreconditionFailed(FilebayError):
+    status, code, detail = 412, "precondition_failed", "If-Match or If-Unmodified-Since failed"
+
+
 class UnsupportedVersion(FilebayError):
     status, code, detail = 412, "unsupported_version", "Tus-Resumable 1.0.0 required"
 

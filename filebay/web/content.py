@@ -8,10 +8,17 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from filebay.catalog.base import FileRecord
+from filebay.errors import PreconditionFailed
 from filebay.observability.metrics import BYTES_DOWNLOADED
 from filebay.storage.base import BlobStore
 from filebay.web.disposition import can_inline, content_disposition
-from filebay.web.ranges import http_date, if_range_allows, not_modified, parse_range
+from filebay.web.ranges import (
+    http_date,
+    if_range_allows,
+    not_modified,
+    parse_range,
+    precondition_failed,
+)
 
 # Uploaded bytes must never run as part of our origin, whatever the browser thinks they are.
 SAFETY_HEADERS = {
@@ -51,6 +58,15 @@ class BlobResponse(Response):
         finally:
             BYTES_DOWNLOADED.inc(sent)
             await self._rest.aclose()  # type: ignore[attr-defined]
+
+
+def check_preconditions(
+    record: FileRecord, if_match: str | None, if_unmodified_since: str | None
+) -> None:
+    """``PreconditionFailed`` (412) when ``If-Match`` / ``If-Unmodified-Since`` say the file
+    is not the one the client means: checked before anything else is done or counted."""
+    if precondition_failed(if_match, if_unmodified_since, f'"{record.sha256}"', record.created_at):
+        raise PreconditionFailed()
 
 
 async def content_response(

@@ -26,7 +26,7 @@ _WHY = {
     408: "The body arrived too slowly (idle, or under the minimum upload rate).",
     409: "Conflict with the current state.",
     410: "The resumable upload expired.",
-    412: "Tus-Resumable 1.0.0 required.",
+    412: "tus: Tus-Resumable 1.0.0 required; content: If-Match or If-Unmodified-Since failed.",
     413: "Too large: the upload limit, the owner's quota, or the JSON body limit.",
     415: "Content-Type must be application/offset+octet-stream.",
     416: "Range not satisfiable (Content-Range: bytes */<size>).",
@@ -66,5 +66,5 @@ def content_responses() -> dict[int | str, dict[str, Any]]:
         200: {"description": "The bytes.", "content": BINARY},
         206: {"description": "One range of the bytes (Content-Range).", "content": BINARY},
         304: {"description": "Not modified (If-None-Match matched the ETag)."},
-        **errors(400, 404, 416, 503),
+        **errors(400, 404, 412, 416, 503),
     }

@@ -54,6 +54,32 @@ def _etags(header: str) -> list[str]:
     return [tag.strip().removeprefix("W/") for tag in header.split(",")]
 
 
+def _http_time(value: str) -> datetime | None:
+    """An HTTP date; ``None`` when it is not one (a "-0000" date parses without a zone:
+    not an HTTP date either, and comparing it with an aware time would raise)."""
+    try:
+        moment = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def precondition_failed(
+    if_match: str | None, if_unmodified_since: str | None, etag: str, last_modified: datetime
+) -> bool:
+    """``If-Match`` (strong comparison), or without it ``If-Unmodified-Since``, fails:
+    answer 412 (RFC 9110 §13.2.2; a client resuming with them must not get other bytes).
+    A date that is not an HTTP date is ignored, as the RFC says."""
+    if if_match:
+        if if_match.strip() == "*":
+            return False
+        return etag not in [tag.strip() for tag in if_match.split(",")]
+    if if_unmodified_since:
+        since = _http_time(if_unmodified_since)
+        return since is not None and last_modified.replace(microsecond=0) > since
+    return False
+
+
 def not_modified(if_none_match: str | None, etag: str) -> bool:
     """``If-None-Match`` (weak comparison) matches: answer 304."""
     if not if_none_match:
@@ -70,7 +96,4 @@ def if_range_allows(if_range: str | None, etag: str, last_modified: datetime) ->
     value = if_range.strip()
     if value.startswith('"') or value.startswith("W/"):
         return value == etag
-    try:
-        return parsedate_to_datetime(value) == last_modified.replace(microsecond=0)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False
+    return _http_time(value) == last_modified.replace(microsecond=0)

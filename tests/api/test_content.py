@@ -199,6 +199,25 @@ def test_if_none_match_with_another_etag_answers_200(
     assert r.content == DATA
 
 
+def test_if_match_and_if_unmodified_since_answer_412_when_the_file_is_another(
+    deployment: Deployment, http: httpx.Client, stored: dict
+) -> None:
+    """A resuming client that names the file it had must not get another file's bytes."""
+    url = content_url(deployment, stored)
+    etag = f'"{stored["sha256"]}"'
+    last_modified = http.head(url).headers["last-modified"]
+    earlier = format_datetime(parsedate_to_datetime(last_modified) - timedelta(days=1), True)
+    for headers in ({"If-Match": '"' + "e" * 64 + '"'}, {"If-Unmodified-Since": earlier}):
+        for method in ("GET", "HEAD"):
+            r = http.request(method, url, headers={**headers, "Range": "bytes=0-9"})
+            assert r.status_code == 412, (headers, method)
+            assert DATA[:10] not in r.content
+        assert http.get(url, headers=headers).json()["code"] == "precondition_failed"
+    for headers in ({"If-Match": etag}, {"If-Match": "*"}, {"If-Unmodified-Since": last_modified}):
+        r = http.get(url, headers={**headers, "Range": "bytes=0-9"})
+        assert r.status_code == 206 and r.content == DATA[:10], headers
+
+
 def test_if_range_with_matching_etag_answers_206_else_200(
     deployment: Deployment, http: httpx.Client, stored: dict
 ) -> None:

@@ -138,6 +138,19 @@ def test_a_revalidation_answered_304_is_not_a_download(
     assert downloads(portal, owner, file_id) == 1
 
 
+def test_a_failed_precondition_is_not_a_download(portal: Portal, owner: dict[str, str]) -> None:
+    file_id = portal.put(owner, "412.bin", DATA)
+    token = portal.share(owner, file_id, max_downloads=1)["token"]
+    url = portal.content_url(token)
+    with client() as http:
+        refused = http.get(url, headers={"If-Match": '"' + "0" * 64 + '"'})
+        assert refused.status_code == 412 and DATA[:10] not in refused.content
+        assert downloads(portal, owner, file_id) == 0
+        etag = f'"{hashlib.sha256(DATA).hexdigest()}"'
+        assert http.get(url, headers={"If-Match": etag}).content == DATA
+    assert downloads(portal, owner, file_id) == 1
+
+
 def test_a_ticket_is_only_for_its_own_link(portal: Portal, owner: dict[str, str]) -> None:
     file_id = portal.put(owner, "tickets.bin", DATA)
     one = portal.share(owner, file_id, max_downloads=1)

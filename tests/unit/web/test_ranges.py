@@ -9,7 +9,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from filebay.errors import RangeNotSatisfiable
-from filebay.web.ranges import http_date, if_range_allows, not_modified, parse_range
+from filebay.web.ranges import (
+    http_date,
+    if_range_allows,
+    not_modified,
+    parse_range,
+    precondition_failed,
+)
 
 sizes = st.integers(min_value=0, max_value=10**12)
 positions = st.integers(min_value=0, max_value=10**12 + 10)
@@ -175,3 +181,29 @@ def test_http_date_is_imf_fixdate_in_gmt() -> None:
     assert http_date(MODIFIED) == "Mon, 06 May 2024 07:08:09 GMT"
     # What we send as Last-Modified is what If-Range accepts back.
     assert if_range_allows(http_date(MODIFIED), ETAG, MODIFIED)
+
+
+@pytest.mark.parametrize(
+    ("if_match", "since", "failed"),
+    [
+        (None, None, False),
+        (ETAG, None, False),
+        (f'"other", {ETAG}', None, False),
+        ("*", None, False),
+        ('"other"', None, True),
+        (f"W/{ETAG}", None, True),  # If-Match needs a strong match
+        (None, "Mon, 06 May 2024 07:08:09 GMT", False),  # not modified since: go on
+        (None, "Tue, 07 May 2024 00:00:00 GMT", False),
+        (None, "Mon, 06 May 2024 07:08:08 GMT", True),  # modified after that moment
+        (None, "yesterday", False),  # not a date: ignored
+        (None, "Mon, 06 May 2024 07:08:08 -0000", False),  # no zone: not an HTTP date
+        (ETAG, "Sun, 01 Jan 2023 00:00:00 GMT", False),  # If-Match wins over the date
+    ],
+)
+def test_preconditions(if_match: str | None, since: str | None, failed: bool) -> None:
+    assert precondition_failed(if_match, since, ETAG, MODIFIED) is failed
+
+
+@given(st.text(max_size=80), st.text(max_size=80))
+def test_preconditions_never_raise(if_match: str, since: str) -> None:
+    assert isinstance(precondition_failed(if_match or None, since or None, ETAG, MODIFIED), bool)
