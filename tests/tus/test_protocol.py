@@ -168,20 +168,25 @@ def test_413_over_quota(site: Site) -> None:
         assert r.status_code == 413
 
 
+def _put(site: Site, user: str, name: str, size: int) -> str:
+    """A plain (not resumable) upload of ``size`` random bytes; its id."""
+    with client() as c:
+        r = c.put(
+            f"{site.deployment.upload}/api/upload/{name}",
+            headers=site.auth(user),
+            content=os.urandom(size),
+        )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 def test_413_over_quota_at_the_end(site: Site) -> None:
     """An upload that fit when it was created, but whose room another upload took meanwhile:
     it is refused at its end, and nothing of it is kept."""
     user = f"q{os.urandom(3).hex()}"
     site.add_user(user, quota_bytes=1000)
     resumable = site.create(700, user)
-    with client() as c:
-        r = c.put(
-            f"{site.deployment.upload}/api/upload/quick.bin",
-            headers=site.auth(user),
-            content=os.urandom(700),
-        )
-    assert r.status_code == 201
-    quick = r.json()["id"]
+    quick = _put(site, user, "quick.bin", 700)
     r = site.patch(resumable, 0, os.urandom(700), user)
     assert r.status_code == 413
     assert r.json()["code"] == "quota_exceeded"
@@ -202,13 +207,8 @@ def test_unfinished_uploads_hold_their_length_of_the_quota(site: Site) -> None:
     otherwise open upload after upload, each just under the quota, and fill the disk)."""
     user = f"r{os.urandom(3).hex()}"
     site.add_user(user, quota_bytes=1000)
+    _put(site, user, "stored.bin", 600)
     with client() as c:
-        r = c.put(
-            f"{site.deployment.upload}/api/upload/stored.bin",
-            headers=site.auth(user),
-            content=os.urandom(600),
-        )
-        assert r.status_code == 201
         opened = []
         answers = []
         for _ in range(5):
