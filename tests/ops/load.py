@@ -239,6 +239,7 @@ class Load:
         self.timeout = timeout
         self.recorder = Recorder()
         self._stop = threading.Event()  # stop() may come from another thread
+        # File names come from these seeds: loads that share users need different seeds.
         self._seeds = random.Random(seed ^ 0x5EED)
 
     def stop(self) -> None:
