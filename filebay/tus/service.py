@@ -217,23 +217,25 @@ class TusService:
                         batch = bytearray()
                 if batch:
                     await self._flush(writer, hasher, batch)
+                if checksum is not None:
+                    assert hasher is not None
+                    if not hmac.compare_digest(hasher.digest(), checksum[1]):
+                        raise ChecksumMismatch()
+                return await writer.sync()
             except (ClientGone, RequestTimeout):
                 # Gone, or cut off for stalling: the same to tus, which resumes from here.
                 await self._keep_what_arrived(session, token, writer, batch, checksum is not None)
                 raise
-            except (TooLarge, StorageFull, StorageUnavailable, OSError, asyncio.CancelledError):
-                # A full disk above all: bytes past the recorded offset would keep it full
-                # (and the catalog too, when it shares the disk) until the upload expired.
-                await writer.truncate(session.offset)
-                raise
-            if checksum is not None:
-                assert hasher is not None
-                if not hmac.compare_digest(hasher.digest(), checksum[1]):
-                    await writer.truncate(session.offset)
-                    raise ChecksumMismatch()
-            try:
-                return await writer.sync()
-            except (StorageFull, StorageUnavailable):
+            except (
+                TooLarge,
+                ChecksumMismatch,
+                StorageFull,
+                StorageUnavailable,
+                OSError,
+                asyncio.CancelledError,
+            ):
+                # Nothing past the recorded offset is kept; a full disk above all, whose
+                # bytes would keep it full (and a catalog on it) until the upload expired.
                 await writer.truncate(session.offset)
                 raise
         finally:
