@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +20,9 @@ def safe_next(target: str | None, settings: Settings) -> str:
     shape has pages on the UI, download and auth services); never another site. Anything
     else goes to the UI's start page (a bare ``/`` on the auth service would be a 404)."""
     home = (settings.ui_url or "").rstrip("/") + "/"
-    if not target:
+    if not target or _has_blank_or_control(target):
+        # Browsers drop tab, CR and LF from URLs: "/\t/evil.example" becomes a
+        # protocol-relative "//evil.example". Whitespace has no place in our own links.
         return home
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -28,6 +31,10 @@ def safe_next(target: str | None, settings: Settings) -> str:
         if base and target.startswith(base + "/"):
             return target
     return home
+
+
+def _has_blank_or_control(target: str) -> bool:
+    return any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in target)
 
 
 @router.get("/login", response_class=HTMLResponse)

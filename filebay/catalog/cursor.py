@@ -35,7 +35,10 @@ def decode_cursor(token: str, sort: SortKey) -> Cursor:
         raise InvalidCursor()
     try:
         padded = token + "=" * (-len(token) % 4)
-        sort_value, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(decoded, list) or len(decoded) != 3:
+            raise ValueError("a cursor is [sort, value, last id]")
+        sort_value, value, last_id = decoded
         if sort_value != sort.value:
             raise ValueError("cursor of another sort")
         if not isinstance(last_id, str) or not is_valid_id(last_id):
@@ -51,6 +54,10 @@ def decode_cursor(token: str, sort: SortKey) -> Cursor:
                 raise ValueError("size must be a non-negative 64-bit integer")
         elif not isinstance(value, str) or "\x00" in value:
             raise ValueError("name must be a string without NUL (PostgreSQL rejects NUL)")
+        else:
+            # JSON may carry lone surrogates ("\\ud800") that no database can encode:
+            # UnicodeEncodeError is a ValueError, so the cursor is refused (400), not a 500.
+            value.encode("utf-8")
     except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
         raise InvalidCursor() from exc
     return Cursor(sort, value, last_id)

@@ -70,6 +70,8 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # How many files (and unfinished uploads) the user may hold; None: no limit.
+    quota_files: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # Sessions issued before this instant are void (password change, "log out everywhere").
     sessions_valid_after: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -139,3 +141,13 @@ class ShareRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     max_downloads: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DeploymentRow(Base):
+    """Facts about this deployment, written once (its identity, shared with the blob store)."""
+
+    __tablename__ = "deployment"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from filebay.ids import new_id
 from tests.api.support import Part, multipart_body, multipart_type
 from tests.servers import Deployment
 
@@ -168,6 +169,14 @@ def test_search_is_case_insensitive_and_treats_wildcards_literally(
         {"cursor": base64.urlsafe_b64encode(b'["name", "a"]').decode(), "sort": "name"},
         {"cursor": base64.urlsafe_b64encode(b"[[[[[[[[[[[[[[[[[[[[").decode()},
         {"cursor": "A" * 5000},
+        # A lone surrogate (JSON allows "\ud800"): SQLite could not encode it and answered 500.
+        {
+            "cursor": base64.urlsafe_b64encode(
+                b'["name", "\\ud800", "' + new_id().encode() + b'"]'
+            ).decode(),
+            "sort": "name",
+        },
+        {"cursor": base64.urlsafe_b64encode(b'{"a": 1, "b": 2, "c": 3}').decode()},
     ],
 )
 def test_bad_list_parameters_answer_400(

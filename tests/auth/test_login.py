@@ -318,6 +318,11 @@ def test_logout_of_a_bearer_jwt_ends_that_jwt(portal: Portal) -> None:
         ("https://evil.example/", False),
         ("//evil.example/", False),
         ("/\\evil.example/", False),
+        # Browsers drop tab, CR and LF: each of these would become //evil.example/phish.
+        ("/\t/evil.example/phish", False),
+        ("/\r/evil.example/phish", False),
+        ("/\n/evil.example/phish", False),
+        ("/ /evil.example/phish", False),
     ],
 )
 def test_login_page_sends_people_back_only_to_this_site(

@@ -100,6 +100,8 @@ json_values = st.recursive(
 @example(SortKey.name, "x\x00y", new_id())
 @example(SortKey.name, "x", "not-an-id\x00")
 @example(SortKey.name, "x", 5)
+@example(SortKey.name, "\ud800", new_id())
+@example(SortKey.name, "a\udfffb", new_id())
 def test_hand_made_cursors_decode_only_to_well_typed_values(
     sort: SortKey, value: object, last_id: object
 ) -> None:
@@ -116,6 +118,32 @@ def test_hand_made_cursors_decode_only_to_well_typed_values(
             assert isinstance(cursor.value, datetime) and cursor.value.tzinfo == UTC
         else:
             assert isinstance(cursor.value, str) and "\x00" not in cursor.value
+            cursor.value.encode("utf-8")  # a lone surrogate cannot be bound (SQLite: 500)
+
+
+@given(st.binary(max_size=400), st.sampled_from(list(SortKey)))
+@example(b'["name", "\\ud800", "' + new_id().encode() + b'"]', SortKey.name)
+@example(b'{"a": 1, "b": 2, "c": 3}', SortKey.name)
+@example(b'"abc"', SortKey.name)
+def test_arbitrary_bytes_decode_to_a_bindable_cursor_or_are_invalid(
+    raw: bytes, sort: SortKey
+) -> None:
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    try:
+        cursor = decode_cursor(token, sort)
+    except InvalidCursor:
+        return
+    assert cursor.sort == sort and isinstance(cursor.last_id, str)
+    if isinstance(cursor.value, str):
+        cursor.value.encode("utf-8")
+        assert "\x00" not in cursor.value
+
+
+def test_a_lone_surrogate_is_an_invalid_cursor() -> None:
+    with pytest.raises(InvalidCursor):
+        decode_cursor(raw_token(["name", "\ud800", new_id()]), SortKey.name)
+    with pytest.raises(InvalidCursor):
+        decode_cursor(raw_token(["-name", "x\udc80y", new_id()]), SortKey.name_desc)
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,15 @@ def test_a_local_path_is_kept(split: Settings, target: str) -> None:
         f"{UI}@evil.example/",
         "http://files.example:8009/",
         "javascript:alert(1)",
+        "/\t/evil.example/phish",
+        "/\r/evil.example/phish",
+        "/\n/evil.example/phish",
+        "\t//evil.example/",
+        "/ /evil.example/",
+        "/\u2028/evil.example/",
+        "/\u00a0/evil.example/",
+        f"{UI}/\t/x",
+        f"{UI}\t.evil.example/",
     ],
 )
 def test_anything_else_goes_to_the_ui(split: Settings, target: str) -> None:
