@@ -123,6 +123,18 @@ class Settings(BaseSettings):
     orphan_sweep_seconds: int = Field(
         6 * 3600, description="How often the sweep also lists the blob store for orphans."
     )
+    orphan_quarantine_seconds: int = Field(
+        7 * 24 * 3600,
+        ge=0,
+        description="How long an orphan blob stays moved aside (restorable) before deletion.",
+    )
+    orphan_guard_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="No orphan is swept while the catalog has fewer records than this "
+        "fraction of the store's blobs (a wrong or partial database).",
+    )
     json_body_max_bytes: int = Field(
         1024 * 1024, description="Largest JSON or form body (uploads are not JSON)."
     )

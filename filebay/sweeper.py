@@ -1,7 +1,9 @@
 """The background sweeper: expired resumable uploads, expired share links and orphan blobs.
 
 It runs in the metadata service (and the all-in-one process). Every step is idempotent and
-protected by a grace period, so several replicas may sweep at once."""
+protected by a grace period, so several replicas may sweep at once. Orphan blobs follow the
+rule of ``filebay.orphans`` (the deployment identity, the guard, the quarantine), the same
+as ``filebay fsck --repair``."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from filebay.catalog.base import ListQuery
 from filebay.errors import BlobNotFound, FilebayError, NotFound
 from filebay.observability.metrics import SWEPT, TUS_SESSIONS_OPEN
+from filebay.orphans import establish_identity, restore_named, scan_orphans, sql_deployment
 from filebay.storage.base import Sweepable
 from filebay.tus.service import TusService
 from filebay.web.state import Services
@@ -31,7 +34,9 @@ async def sweep_once(services: Services, *, orphans: bool) -> dict[str, int]:
         "tus_upload": 0,
         "share": 0,
         "deleted_owner_file": 0,
-        "orphan_blob": 0,
+        "orphan_blob": 0,  # moved into the quarantine
+        "quarantine_expired": 0,  # deleted after the quarantine
+        "quarantine_restored": 0,  # named by a record again, moved back
         "stale_temp": 0,
     }
     store = services.store
@@ -50,17 +55,37 @@ async def sweep_once(services: Services, *, orphans: bool) -> dict[str, int]:
         removed["share"] = await services.shares.delete_expired(datetime.now(UTC) - SHARE_RETENTION)
     if services.directory is not None:
         removed["deleted_owner_file"] = await _files_of_deleted_users(services)
+    deployment = sql_deployment(services.catalog)
+    if deployment is not None:
+        # Written at start; again here when that failed (the database was down) or when the
+        # store was empty then. Reads only, once both sides have it.
+        await establish_identity(deployment, store)
+        # A restored catalog names quarantined blobs again: back they go, without waiting
+        # for the next orphan pass.
+        removed["quarantine_restored"] = len(await restore_named(deployment, store))
+    if orphans and deployment is not None:
+        found = await scan_orphans(
+            deployment,
+            store,
+            repair=True,
+            grace=timedelta(seconds=settings.temp_grace_seconds),
+            quarantine_for=timedelta(seconds=settings.orphan_quarantine_seconds),
+            ratio=settings.orphan_guard_ratio,
+        )
+        if found.refused is not None:
+            log.warning(
+                "orphan sweep refused, no blob moved or deleted: %s (%d of %d blobs have no "
+                "record in this catalog)",
+                found.refused,
+                len(found.orphans),
+                found.blobs,
+            )
+        removed["orphan_blob"] = len(found.quarantined)
+        removed["quarantine_expired"] = len(found.deleted)
+        removed["quarantine_restored"] += len(found.restored)
     if orphans and isinstance(store, Sweepable):
         grace = timedelta(seconds=settings.temp_grace_seconds)
         now = datetime.now(UTC)
-        async for blob in store.iter_blobs():
-            if now - blob.modified_at < grace:
-                continue  # may be an upload whose record is being written right now
-            try:
-                await services.catalog.get(blob.key, None)
-            except NotFound:
-                await store.delete(blob.key)
-                removed["orphan_blob"] += 1
         async for temp in store.iter_temps():
             if now - temp.modified_at >= grace:
                 try:

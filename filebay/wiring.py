@@ -18,6 +18,7 @@ from filebay.catalog.sql_users import SqlDirectory
 from filebay.catalog.users import Directory
 from filebay.config import Settings
 from filebay.errors import Conflict
+from filebay.orphans import establish_on_start
 from filebay.storage import open_blob_store
 from filebay.web.state import Services
 
@@ -67,6 +68,7 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
     keys: KeySource = LocalKeys(ring) if ring is not None else _remote_keys(settings)
     if signs:
         await ensure_admin(directory, settings)
+    await establish_on_start(catalog, store)
     return Services(
         settings=settings,
         catalog=catalog,

@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile
 from filebay.catalog.uploads import UploadSession
-from filebay.errors import BadRequest, Unauthorized
+from filebay.errors import BadRequest, CatalogUnavailable, Unauthorized
+from filebay.orphans import readiness, sql_deployment
 from filebay.web.listing import list_query
-from filebay.web.state import CatalogDep, DirectoryDep, SharesDep, UploadsDep
+from filebay.web.state import CatalogDep, DirectoryDep, SharesDep, UploadsDep, get_services
 
 
 async def require_service_token(
@@ -293,6 +294,14 @@ async def limit_clear(body: LimitClearBody, directory: DirectoryDep) -> Response
 
 
 @router.get("/ready")
-async def ready(catalog: CatalogDep) -> dict[str, str]:
+async def ready(request: Request, catalog: CatalogDep) -> dict[str, str]:
     await catalog.ping()
+    # The schema and the deployment identity too, so that the upload and download
+    # services' /readyz answer 503 with the reason as this service's does.
+    deployment = sql_deployment(catalog)
+    if deployment is not None:
+        checks = await readiness(deployment, get_services(request).store)
+        problems = [f"{name}: {value}" for name, value in checks.items() if value != "ok"]
+        if problems:
+            raise CatalogUnavailable("metadata service not ready: " + "; ".join(problems))
     return {"status": "ok"}

@@ -160,6 +160,12 @@ def fsck(
         int | None,
         typer.Option(help="Orphans and temp files younger than this are left alone."),
     ] = None,
+    restore_quarantine: Annotated[
+        bool,
+        typer.Option(
+            help="Move every quarantined orphan blob back into place (nothing else is done)."
+        ),
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -167,12 +173,26 @@ def fsck(
     from filebay.catalog.sql import SqlCatalog
     from filebay.catalog.sql_uploads import SqlUploads
     from filebay.fsck import run_fsck
+    from filebay.orphans import restore_all
     from filebay.storage import open_blob_store
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     grace = timedelta(
         seconds=grace_seconds if grace_seconds is not None else settings.temp_grace_seconds
     )
+
+    if restore_quarantine:
+
+        async def restore() -> list[str]:
+            store, close_store = await open_blob_store(settings)
+            try:
+                return await restore_all(store)
+            finally:
+                await close_store()
+
+        restored = asyncio.run(restore())
+        console.print(f"{len(restored)} quarantined blobs moved back")
+        raise typer.Exit(0)
 
     async def run() -> Any:
         catalog = await SqlCatalog.open(settings.effective_database_url)
@@ -185,6 +205,8 @@ def fsck(
                 repair=repair,
                 grace=grace,
                 uploads=SqlUploads(catalog.engine),
+                quarantine_for=timedelta(seconds=settings.orphan_quarantine_seconds),
+                ratio=settings.orphan_guard_ratio,
             )
         finally:
             await close_store()
@@ -196,8 +218,12 @@ def fsck(
         table.add_row(f.kind, f.key, f.detail, "yes" if f.repaired else "no")
     if report.findings:
         console.print(table)
+    for f in report.findings:
+        if f.kind == "refused":  # the reason in full, not cut to the table's width
+            console.print(f"refused: {f.detail}", markup=False, soft_wrap=True)
     console.print(
         f"{report.records} records, {report.blobs} blobs, {len(report.findings)} problems"
+        + (f", {report.quarantined} blobs in quarantine" if report.quarantined else "")
     )
     raise typer.Exit(0 if report.clean else 1)
 

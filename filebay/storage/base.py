@@ -64,6 +64,38 @@ class Sweepable(Protocol):
 
 
 @runtime_checkable
+class Identified(Protocol):
+    """Optional power: the store keeps the deployment identity it shares with the catalog
+    (see ``filebay.orphans``), so a catalog and a store that do not belong together are
+    noticed before anything is swept."""
+
+    async def read_deployment(self) -> str | None:
+        """The identity written by ``write_deployment``, or ``None`` when there is none."""
+
+    async def write_deployment(self, value: str) -> str:
+        """Write ``value`` atomically unless an identity is there already; the stored one."""
+
+
+@runtime_checkable
+class Quarantining(Protocol):
+    """Optional power: orphan blobs are moved aside before they are deleted, so a catalog
+    restored within the quarantine gets its files back."""
+
+    async def quarantine(self, key: str) -> None:
+        """Move the published blob ``key`` aside (its quarantine time is now); absent is
+        not an error."""
+
+    def iter_quarantined(self) -> AsyncIterator[BlobStat]:
+        """Every quarantined blob; ``modified_at`` is when it was moved aside."""
+
+    async def restore_quarantined(self, key: str) -> None:
+        """Put a quarantined blob back where it was published; absent is not an error."""
+
+    async def delete_quarantined(self, key: str) -> None:
+        """Delete a quarantined blob for good; absent is not an error."""
+
+
+@runtime_checkable
 class Presigning(Protocol):
     """Optional power: a URL that lets its holder GET one blob straight from the store."""
 

@@ -16,6 +16,7 @@ from filebay.storage.base import BlobStat
 from filebay.storage.writeback import KICK_BYTES, start_writeback
 
 READ_CHUNK = 1024 * 1024
+DEPLOYMENT_FILE = ".filebay-deployment"
 
 
 def _translate(exc: OSError) -> Exception:
@@ -220,7 +221,11 @@ class LocalBlobStore:
         self.blob_dir = root / "blobs"
         self.temp_dir = root / "tmp"
         self.staging_dir = root / "staging"
-        for folder in (self.blob_dir, self.temp_dir, self.staging_dir):
+        #: Orphan blobs moved aside by the sweeper or fsck, deleted after the quarantine.
+        self.quarantine_dir = root / "quarantine"
+        #: The deployment identity shared with the catalog (see ``filebay.orphans``).
+        self.deployment_file = root / DEPLOYMENT_FILE
+        for folder in (self.blob_dir, self.temp_dir, self.staging_dir, self.quarantine_dir):
             folder.mkdir(parents=True, exist_ok=True)
 
     def _staged_path(self, key: str) -> Path:
@@ -386,3 +391,101 @@ class LocalBlobStore:
         if "/" in key or key in (".", ".."):
             return
         await asyncio.to_thread((self.temp_dir / key).unlink, missing_ok=True)
+
+    # --- the deployment identity and the quarantine ---
+
+    async def read_deployment(self) -> str | None:
+        def read() -> str | None:
+            try:
+                return self.deployment_file.read_text().strip() or None
+            except FileNotFoundError:
+                return None
+
+        try:
+            return await asyncio.to_thread(read)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def write_deployment(self, value: str) -> str:
+        def write() -> str:
+            # Written whole to a temp name, then linked into place: the link fails when an
+            # identity is there already (another process was first), and a crash leaves
+            # either no identity or a whole one.
+            temp = self.root / f"{DEPLOYMENT_FILE}.{new_id()[:12]}"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, f"{value}\n".encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.link(temp, self.deployment_file)
+            finally:
+                temp.unlink(missing_ok=True)
+            _fsync_dir(self.root)
+            return self.deployment_file.read_text().strip()
+
+        try:
+            return await asyncio.to_thread(write)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    def _quarantined_path(self, key: str) -> Path:
+        if not is_valid_id(key):
+            raise BlobNotFound()
+        return self.quarantine_dir / key
+
+    async def quarantine(self, key: str) -> None:
+        source, target = self.path_for(key), self._quarantined_path(key)
+
+        def move() -> None:
+            # The time of the move is the start of the quarantine: set before the rename, so
+            # a crash between the two leaves a blob that merely looks young.
+            try:
+                os.utime(source)
+                os.rename(source, target)
+            except FileNotFoundError:
+                return
+            _fsync_dir(self.quarantine_dir)
+            _fsync_dir(source.parent)
+
+        try:
+            await asyncio.to_thread(move)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def iter_quarantined(self) -> AsyncIterator[BlobStat]:
+        def scan() -> list[BlobStat]:
+            found = []
+            for entry in os.scandir(self.quarantine_dir):
+                if is_valid_id(entry.name):
+                    try:
+                        found.append(_stat(entry.name, Path(entry.path)))
+                    except FileNotFoundError:
+                        continue
+            return found
+
+        for item in await asyncio.to_thread(scan):
+            yield item
+
+    async def restore_quarantined(self, key: str) -> None:
+        source, target = self._quarantined_path(key), self.path_for(key)
+
+        def move() -> None:
+            try:
+                _rename_into(source, target, self.blob_dir)
+            except FileNotFoundError:
+                return
+            _fsync_dir(self.quarantine_dir)
+
+        try:
+            await asyncio.to_thread(move)
+        except OSError as exc:
+            raise _translate(exc) from exc
+
+    async def delete_quarantined(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(self._quarantined_path(key).unlink, missing_ok=True)
+        except OSError as exc:
+            raise _translate(exc) from exc

@@ -19,6 +19,7 @@ from filebay.config import Service, Settings
 from filebay.errors import FilebayError
 from filebay.observability.metrics import REGISTRY
 from filebay.observability.middleware import ObservabilityMiddleware
+from filebay.orphans import readiness, sql_deployment
 from filebay.tus.override import TusMethodOverride
 from filebay.web.errors import install_error_handlers
 from filebay.web.format import install_filters
@@ -37,11 +38,13 @@ def health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: catalog and blob store reachable")
+    @router.get(
+        "/readyz",
+        summary="Readiness: catalog and blob store reachable, schema current, same deployment",
+    )
     async def readyz(request: Request) -> JSONResponse:
         services = get_services(request)
         checks: dict[str, str] = {}
-        ok = True
         parts: list[tuple[str, Any]] = [("catalog", services.catalog)]
         if services.store is not None:
             parts.append(("blob_store", services.store))
@@ -51,11 +54,19 @@ def health_router() -> APIRouter:
                 checks[name] = "ok"
             except FilebayError as exc:
                 checks[name] = exc.detail
-                ok = False
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks},
-            status_code=200 if ok else 503,
-        )
+        deployment = sql_deployment(services.catalog)
+        if deployment is not None and checks["catalog"] == "ok":
+            try:
+                # (Nothing to compare with a store that does not answer: it says so above.)
+                store = services.store if checks.get("blob_store") == "ok" else None
+                checks.update(await readiness(deployment, store))
+            except FilebayError as exc:
+                checks["deployment"] = exc.detail
+        problems = [f"{name}: {value}" for name, value in checks.items() if value != "ok"]
+        body: dict[str, Any] = {"status": "unavailable" if problems else "ok", "checks": checks}
+        if problems:
+            body["detail"] = "; ".join(problems)
+        return JSONResponse(body, status_code=503 if problems else 200)
 
     return router
 

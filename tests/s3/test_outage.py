@@ -38,6 +38,11 @@ def test_s3_unreachable_answers_503_quickly_and_readyz_says_why(tmp_path: Path) 
         content = f"{base}/api/files/{stored.json()['id']}/content"
         tus = tus_create(http, base, "resumable.bin", 10 * MIB)
 
+        # The deployment identity, which the moto restart below loses with the rest (a real
+        # bucket keeps it: a bucket that comes back empty is not this deployment's, /readyz
+        # would rightly say so).
+        s3 = s3_client(moto.url)
+        identity = s3.get_object(Bucket=bucket, Key=".filebay/deployment")["Body"].read()
         moto.stop()
 
         calls = {
@@ -66,7 +71,9 @@ def test_s3_unreachable_answers_503_quickly_and_readyz_says_why(tmp_path: Path) 
 
         # Back (moto keeps nothing: make the bucket again): the same process recovers.
         moto.start()
-        s3_client(moto.url).create_bucket(Bucket=bucket)
+        s3 = s3_client(moto.url)
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key=".filebay/deployment", Body=identity)
         assert http.get(f"{base}/readyz").status_code == 200
         again = http.put(f"{base}/api/upload/after.txt", content=b"stored after")
         assert again.status_code == 201

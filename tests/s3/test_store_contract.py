@@ -10,6 +10,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ import pytest
 
 from filebay.errors import BlobNotFound, StorageUnavailable
 from filebay.ids import new_id
-from filebay.storage.base import BlobStat, Staging, Sweepable
+from filebay.storage import s3 as s3_module
+from filebay.storage.base import BlobStat, Identified, Quarantining, Staging, Sweepable
 from filebay.storage.local import LocalBlobStore
 from filebay.storage.s3 import MIN_PART, S3BlobStore
 from tests.s3.moto import MotoServer, multipart_uploads, new_bucket, object_keys, s3_client
@@ -411,3 +413,56 @@ def unused_port() -> int:
     from tests.servers import free_port
 
     return free_port()
+
+
+# --- the deployment identity and the quarantine (filebay.orphans) ----------------------------
+
+
+def test_the_deployment_identity_is_written_once(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        assert isinstance(store, Identified)
+        assert await store.read_deployment() is None
+        first, second = new_id(), new_id()
+        assert await store.write_deployment(first) == first
+        assert await store.write_deployment(second) == first  # the first one stands
+        assert await store.read_deployment() == first
+        assert await collect(store.iter_blobs()) == []  # not a blob
+        assert await collect(store.iter_temps()) == []
+
+    backend.run(scenario)
+
+
+def test_a_quarantined_blob_is_moved_aside_restored_and_deleted(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Objects past CopyObject's limit are copied in parts: the same path, with small parts.
+    monkeypatch.setattr(s3_module, "COPY_LIMIT", PART)
+    monkeypatch.setattr(s3_module, "COPY_PART", PART)
+    big = os.urandom(2 * PART + 7)
+
+    async def scenario(store: Store) -> None:
+        assert isinstance(store, Quarantining)
+        small_key, big_key = await put(store, b"an orphan"), await put(store, big)
+        before = datetime.now(UTC) - timedelta(seconds=5)
+        for key in (small_key, big_key):
+            await store.quarantine(key)
+            with pytest.raises(BlobNotFound):
+                await store.stat(key)
+        assert await collect(store.iter_blobs()) == []
+        held = {stat.key: stat for stat in await collect(store.iter_quarantined())}
+        assert set(held) == {small_key, big_key}
+        assert held[big_key].size == len(big)
+        assert all(stat.modified_at >= before for stat in held.values())  # when moved aside
+
+        await store.restore_quarantined(big_key)
+        assert await read_all(store, big_key) == big
+        await store.delete_quarantined(small_key)
+        assert await collect(store.iter_quarantined()) == []
+        # Absent is not an error, either way.
+        await store.quarantine(small_key)
+        await store.restore_quarantined(small_key)
+        await store.delete_quarantined(small_key)
+        assert [b.key for b in await collect(store.iter_blobs())] == [big_key]
+
+    backend.run(scenario)
+    assert backend.unfinished_writes() == []

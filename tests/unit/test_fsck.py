@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from filebay.catalog.base import FileRecord, NewFile
+from filebay.catalog.deployment import SqlDeployment
 from filebay.catalog.sql import SqlCatalog
 from filebay.errors import BlobNotFound, NotFound
 from filebay.fsck import Finding, Report, run_fsck
 from filebay.ids import new_id
+from filebay.orphans import establish_identity
 from filebay.storage.base import BlobStat, BlobWriter
 from filebay.storage.local import LocalBlobStore, LocalBlobWriter
 
@@ -60,6 +62,10 @@ class Env:
         stats: AsyncIterator[BlobStat] = self.store.iter_blobs()
         return {stat.key async for stat in stats}
 
+    async def quarantined(self) -> set[str]:
+        stats: AsyncIterator[BlobStat] = self.store.iter_quarantined()
+        return {stat.key async for stat in stats}
+
     async def temp_count(self) -> int:
         stats: AsyncIterator[BlobStat] = self.store.iter_temps()
         return len([stat async for stat in stats])
@@ -74,7 +80,10 @@ def run(tmp_path: Path) -> Callable[[Scenario], None]:
         async def go() -> None:
             catalog = await SqlCatalog.open(f"sqlite+aiosqlite:///{tmp_path / 'filebay.db'}")
             try:
-                await scenario(Env(tmp_path, catalog))
+                env = Env(tmp_path, catalog)
+                # As at a server's first start: both empty, so both get one identity.
+                assert (await establish_identity(SqlDeployment(catalog.engine), env.store)).ok
+                await scenario(env)
             finally:
                 await catalog.close()
 
@@ -131,9 +140,10 @@ def test_an_orphan_blob_is_left_alone_within_the_grace_period(
     run: Callable[[Scenario], None],
 ) -> None:
     async def scenario(env: Env) -> None:
+        await env.file(b"has a record")
         orphan = await env.blob(b"uploading right now")
         report = await run_fsck(env.catalog, env.store, repair=True)
-        assert report.findings == [] and report.blobs == 1
+        assert report.findings == [] and report.blobs == 2
         assert orphan in await env.blob_keys()
 
         report = await run_fsck(env.catalog, env.store, repair=True, grace=timedelta(0))
@@ -142,7 +152,7 @@ def test_an_orphan_blob_is_left_alone_within_the_grace_period(
     run(scenario)
 
 
-def test_an_old_orphan_blob_is_found_and_repair_deletes_it(
+def test_an_old_orphan_blob_is_quarantined_then_deleted_after_the_quarantine(
     run: Callable[[Scenario], None],
 ) -> None:
     async def scenario(env: Env) -> None:
@@ -160,6 +170,17 @@ def test_an_old_orphan_blob_is_found_and_repair_deletes_it(
         assert report.findings[0].repaired
         assert report.clean
         assert await env.blob_keys() == {record.blob_key}
+        assert await env.quarantined() == {orphan}  # moved aside, not deleted
+
+        report = await run_fsck(env.catalog, env.store, now=later, repair=True)
+        assert report.findings == [] and report.clean and report.quarantined == 1
+        week = timedelta(days=7)
+        report = await run_fsck(env.catalog, env.store, now=later + week)
+        assert kinds(report) == [("quarantine_expired", orphan)]  # reported, not repaired
+        assert await env.quarantined() == {orphan}
+        report = await run_fsck(env.catalog, env.store, now=later + week, repair=True)
+        assert kinds(report) == [("quarantine_expired", orphan)] and report.clean
+        assert await env.quarantined() == set()
 
     run(scenario)
 
