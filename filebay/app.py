@@ -14,6 +14,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # Each process serves one service's settings, worker processes included (they run this).
     HeadDeadlineProtocol.seconds = settings.header_timeout_seconds
+    HeadDeadlineProtocol.max_bytes = settings.max_header_bytes
+    HeadDeadlineProtocol.max_count = settings.max_header_count
     if settings.service == Service.upload:
         from upload_service.app import create_app as upload_app
 

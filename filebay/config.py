@@ -144,6 +144,12 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(
         30.0, gt=0, description="A request's line and headers must arrive within this time."
     )
+    max_header_bytes: int = Field(
+        64 * 1024, gt=0, description="Largest request line and headers in bytes (431 above)."
+    )
+    max_header_count: int = Field(
+        100, gt=0, description="Most header lines in one request (431 above)."
+    )
     min_upload_rate: int = Field(
         1024, description="Bytes/s an upload must average over each rate window (408 below)."
     )
