@@ -8,7 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from filebay.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
+from filebay.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    admit_check,
+    hashing_bound,
+    verify_password,
+)
 from filebay.auth.secrets import secret_hash
 from filebay.catalog.base import FileRecord
 from filebay.catalog.shares import Share
@@ -111,11 +116,17 @@ async def unlock(
     keys = [f"share:{share.id}", f"addr:{address}"]
     window = settings.login_window_seconds
     limits = [PASSWORD_FAILURES, settings.login_max_failures_per_address]
-    wait = await limiter.login_retry_after(keys, limits, window)
-    if wait:
-        raise TooManyAttempts(wait)
-    if not await verify_password(share.password_hash, password):
-        await limiter.record_login_failure(keys, window)
+    # Admitted first (a burst is refused in memory), then counted before the check, in one
+    # transaction with the limits: parallel guesses meet them as guesses one at a time do.
+    with admit_check(address, hashing_bound(settings)) as admission:
+        wait = await limiter.reserve_login_attempt(keys, limits, window)
+        if wait:
+            raise TooManyAttempts(wait)
+        ok = await verify_password(share.password_hash, password, admission=admission)
+        if ok:
+            # The link's count starts again; the address keeps its other failures.
+            await limiter.release_login_attempt(keys[1:], keys[:1])
+    if not ok:
         return templates.TemplateResponse(
             request,
             "share.html",
@@ -130,7 +141,6 @@ async def unlock(
             },
             status_code=401,
         )
-    await limiter.clear_login_failures(keys[:1])
     response = RedirectResponse(f"/s/{token}", status_code=303)
     response.set_cookie(
         cookie_name("unlock", share),

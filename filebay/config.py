@@ -91,6 +91,16 @@ class Settings(BaseSettings):
         100, description="Failed logins per user from all addresses together per window."
     )
     login_window_seconds: int = Field(900, description="The failed-login window.")
+    hash_queue_max: int = Field(
+        32,
+        ge=1,
+        description="Password checks queued or running in a process; past it logins answer 503.",
+    )
+    hash_queue_per_address: int = Field(
+        4,
+        ge=1,
+        description="Password checks queued or running for one client address; past it 429.",
+    )
     cookie_secure: bool = Field(False, description="Send cookies only over HTTPS.")
     i_know_this_is_public: bool = Field(
         False, description="Allow FILEBAY_AUTH=off on a non-loopback address."

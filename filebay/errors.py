@@ -105,6 +105,23 @@ class TooManyAttempts(FilebayError):
         self.retry_after = retry_after
 
 
+class TooManyAtOnce(TooManyAttempts):
+    """This client address already has as many password checks in progress as it may."""
+
+    code, detail = "too_many_at_once", "too many logins at once from this address; try again"
+
+
+class HashingBusy(FilebayError):
+    """The process has as many password checks in progress as it may: this one was not
+    made (nor counted as a failure)."""
+
+    status, code, detail = 503, "hashing_busy", "too many logins being checked; try again"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class CsrfFailed(Forbidden):
     code, detail = "csrf_failed", "missing or wrong CSRF token"
 

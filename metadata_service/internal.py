@@ -247,10 +247,21 @@ class CountBody(BaseModel):
     now: datetime
 
 
+class LimitReserveBody(BaseModel):
+    keys: list[Annotated[str, Field(max_length=200)]] = Field(min_length=1, max_length=4)
+    limits: list[Annotated[int, Field(ge=0)]] = Field(min_length=1, max_length=4)
+    window: int = Field(ge=1)
+
+
 class LimitCheckBody(BaseModel):
     keys: list[str] = Field(max_length=4)
     limits: list[int] = Field(max_length=4)
     window: int = Field(ge=1)
+
+
+class LimitReleaseBody(BaseModel):
+    uncount: list[Annotated[str, Field(max_length=200)]] = Field(max_length=4)
+    reset: list[Annotated[str, Field(max_length=200)]] = Field(max_length=4)
 
 
 class LimitFailBody(BaseModel):
@@ -273,6 +284,23 @@ async def find_share(body: FindShareBody, shares: SharesDep) -> dict[str, Any]:
 @router.post("/shares/{share_id}/count")
 async def count_download(share_id: str, body: CountBody, shares: SharesDep) -> dict[str, bool]:
     return {"counted": await shares.count_download(share_id, body.now)}
+
+
+@router.post("/limits/reserve")
+async def limit_reserve(body: LimitReserveBody, directory: DirectoryDep) -> dict[str, int]:
+    if len(body.keys) != len(body.limits):
+        raise BadRequest("one limit per key")
+    wait = await directory.reserve_login_attempt(body.keys, body.limits, body.window)
+    return {"retry_after": wait}
+
+
+@router.post("/limits/release", status_code=204)
+async def limit_release(body: LimitReleaseBody, directory: DirectoryDep) -> Response:
+    await directory.release_login_attempt(body.uncount, body.reset)
+    return Response(status_code=204)
+
+
+# The read-then-record calls of the last release's services (served during a rolling update).
 
 
 @router.post("/limits/check")

@@ -12,7 +12,9 @@ from filebay.auth.keys import KeyRing
 from filebay.auth.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
+    admit_check,
     hash_password,
+    hashing_bound,
     verify_password,
 )
 from filebay.auth.secrets import new_session_id, secret_hash
@@ -64,20 +66,30 @@ def _login_counters(settings: Settings, username: str, address: str) -> tuple[li
 async def authenticate_password(
     directory: Directory, settings: Settings, username: str, password: str, address: str
 ) -> User:
-    """The user whose password this is; ``TooManyAttempts`` while a failure counter of the
-    login is over its limit; ``Unauthorized`` (one message for every failure) otherwise."""
+    """The user whose password this is; ``TooManyAtOnce`` (429) or ``HashingBusy`` (503)
+    while too many password checks are in progress, from this address or in all;
+    ``TooManyAttempts`` (429) while a failure counter of the login is at its limit;
+    ``Unauthorized`` (one message for every failure) otherwise.
+
+    The check is admitted first, in memory, so a burst is refused before it reaches the
+    database. The attempt is then counted before the (slow) hash, in one transaction with
+    the limit check, so parallel attempts meet the limits as attempts one after another
+    do; a success takes its count back from the address and starts the user's counters
+    again. A refusal counts nothing."""
     keys, limits = _login_counters(settings, username, address)
-    wait = await directory.login_retry_after(keys, limits, settings.login_window_seconds)
-    if wait:
-        raise TooManyAttempts(wait)
-    stored = await directory.password_hash(username) if len(password) <= 1024 else None
-    ok = await verify_password(stored, password[:MAX_PASSWORD_LENGTH])
-    user = await directory.get_user(username) if ok else None
-    if user is None or user.disabled:
-        await directory.record_login_failure(keys, settings.login_window_seconds)
-        raise Unauthorized("wrong username or password")
-    # The user's own counters start again; the address's stays (it may be guessing others).
-    await directory.clear_login_failures([keys[0], keys[2]])
+    pair, addr, user_key = keys
+    with admit_check(address, hashing_bound(settings)) as admission:
+        wait = await directory.reserve_login_attempt(keys, limits, settings.login_window_seconds)
+        if wait:
+            raise TooManyAttempts(wait)
+        stored = await directory.password_hash(username) if len(password) <= 1024 else None
+        ok = await verify_password(stored, password[:MAX_PASSWORD_LENGTH], admission=admission)
+        user = await directory.get_user(username) if ok else None
+        if user is None or user.disabled:
+            raise Unauthorized("wrong username or password")  # counted already
+        # The user's own counters start again; the address keeps its other failures (it
+        # may be guessing at others).
+        await directory.release_login_attempt([addr], [pair, user_key])
     return user
 
 

@@ -276,22 +276,30 @@ class HttpCatalog:
         )
         return bool(response.json()["counted"])
 
-    async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
-        response = await self._call(
-            "POST",
-            "/limits/check",
-            idempotent=True,
-            json={"keys": keys, "limits": limits, "window": window},
-        )
+    async def reserve_login_attempt(self, keys: list[str], limits: list[int], window: int) -> int:
+        body = {"keys": keys, "limits": limits, "window": window}
+        try:
+            # Not retried: a retry of a reservation that was made would count it twice.
+            response = await self._call("POST", "/limits/reserve", idempotent=False, json=body)
+        except NotFound:
+            # A metadata service of the last release (a rolling update): check, then count
+            # at once (close to a reservation, but not atomic).
+            response = await self._call("POST", "/limits/check", idempotent=True, json=body)
+            wait = int(response.json()["retry_after"])
+            if not wait:
+                body = {"keys": keys, "window": window}
+                await self._call("POST", "/limits/fail", idempotent=False, json=body)
+            return wait
         return int(response.json()["retry_after"])
 
-    async def record_login_failure(self, keys: list[str], window: int) -> None:
-        await self._call(
-            "POST", "/limits/fail", idempotent=False, json={"keys": keys, "window": window}
-        )
-
-    async def clear_login_failures(self, keys: list[str]) -> None:
-        await self._call("POST", "/limits/clear", idempotent=True, json={"keys": keys})
+    async def release_login_attempt(self, uncount: list[str], reset: list[str]) -> None:
+        body = {"uncount": uncount, "reset": reset}
+        try:
+            await self._call("POST", "/limits/release", idempotent=False, json=body)
+        except NotFound:
+            # The last release's metadata service can only start counters again.
+            if reset:
+                await self._call("POST", "/limits/clear", idempotent=True, json={"keys": reset})
 
     async def ping(self) -> None:
         await self._call("GET", "/ready", idempotent=False)

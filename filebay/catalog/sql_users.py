@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -269,6 +271,88 @@ class SqlDirectory:
         return await self._run.write(work)
 
     @unavailable_on_db_errors
+    async def reserve_login_attempt(self, keys: list[str], limits: list[int], window: int) -> int:
+        if len(keys) != len(limits):
+            raise ValueError("one limit per key")
+        now = datetime.now(UTC)
+        span = timedelta(seconds=window)
+        limit_of = dict(zip(keys, limits, strict=True))
+        order = sorted(limit_of)  # one lock order for every unit: no deadlocks
+
+        def work(db: Session) -> int:
+            # Every counter gets its row first (a no-op where it exists), so that the rows
+            # can be locked: two first attempts at once must not both see "no failures".
+            # On PostgreSQL the rows stay locked until this unit commits; on SQLite the
+            # unit holds the database's write lock from its start (BEGIN IMMEDIATE).
+            insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+            db.execute(
+                insert(LoginFailureRow)
+                .values([{"key": key, "count": 0, "window_start": now} for key in order])
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            rows = {
+                row.key: row
+                for row in db.scalars(
+                    select(LoginFailureRow)
+                    .where(LoginFailureRow.key.in_(order))
+                    .order_by(LoginFailureRow.key)
+                    .with_for_update()
+                )
+            }
+            wait = 0
+            for key in order:
+                row = rows.get(key)
+                if row is None or now - row.window_start > span:
+                    continue
+                if row.count >= limit_of[key]:
+                    ends = row.window_start + span
+                    wait = max(wait, int((ends - now).total_seconds()) + 1)
+            if wait:
+                return wait
+            for key in order:
+                row = rows.get(key)
+                if row is None:  # cleared by a success between the insert and the lock
+                    db.add(LoginFailureRow(key=key, count=1, window_start=now))
+                elif now - row.window_start > span or row.count == 0:
+                    row.count, row.window_start = 1, now
+                else:
+                    row.count += 1
+            return 0
+
+        for attempt in range(3):
+            try:
+                return await self._run.write(work)
+            except IntegrityError:
+                # A row deleted and inserted again by other units meanwhile; the retry locks it.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @unavailable_on_db_errors
+    async def release_login_attempt(self, uncount: list[str], reset: list[str]) -> None:
+        order = sorted({*uncount, *reset})
+        if not order:
+            return
+
+        def work(db: Session) -> None:
+            rows = db.scalars(
+                select(LoginFailureRow)
+                .where(LoginFailureRow.key.in_(order))
+                .order_by(LoginFailureRow.key)
+                .with_for_update()
+            ).all()
+            for row in rows:
+                if row.key in reset:
+                    db.delete(row)
+                elif row.count > 0:
+                    row.count -= 1
+
+        await self._run.write(work)
+
+    # What earlier releases call (read, hash, record: racy), still served by /internal/v1
+    # to their upload and download services during a rolling update.
+
+    @unavailable_on_db_errors
     async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
         now = datetime.now(UTC)
         stmt = select(LoginFailureRow).where(LoginFailureRow.key.in_(keys))
@@ -296,7 +380,7 @@ class SqlDirectory:
         now = datetime.now(UTC)
 
         def work(db: Session) -> None:
-            for key in keys:
+            for key in sorted(keys):  # the lock order of reserve_login_attempt
                 row = db.get(LoginFailureRow, key, with_for_update=True)
                 if row is None:
                     db.add(LoginFailureRow(key=key, count=1, window_start=now))

@@ -85,7 +85,25 @@ class Verifier(Protocol):
 
 
 class LoginLimiter(Protocol):
-    """Failed-attempt counting shared by every replica (logins, share passwords)."""
+    """Failed-attempt counting shared by every replica (logins, share passwords).
+
+    An attempt is counted before its password is checked, so parallel attempts cannot all
+    pass a limit they would each meet one after another: it counts as a failure until the
+    check shows otherwise, and then the caller takes it back."""
+
+    async def reserve_login_attempt(self, keys: list[str], limits: list[int], window: int) -> int:
+        """In one transaction: when every counter of ``keys`` is under its limit (within
+        ``window`` seconds of its first failure), count one more on each of them and answer
+        0; else count nothing and answer the seconds until the attempt may be made again."""
+
+    async def release_login_attempt(self, uncount: list[str], reset: list[str]) -> None:
+        """Take a reserved attempt back, in one transaction: one less on each counter of
+        ``uncount`` (never below 0), and the counters of ``reset`` start again (deleted)."""
+
+
+class LegacyLoginCounters(Protocol):
+    """The read-then-record calls of earlier releases, which ``/internal/v1`` still serves
+    to upload and download services of the last release during a rolling update."""
 
     async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
         """Seconds until a login may be tried again for any of ``keys`` (0: now)."""
@@ -95,7 +113,7 @@ class LoginLimiter(Protocol):
     async def clear_login_failures(self, keys: list[str]) -> None: ...
 
 
-class Directory(Verifier, LoginLimiter, Protocol):
+class Directory(Verifier, LoginLimiter, LegacyLoginCounters, Protocol):
     """Users and their credentials. Only the auth side writes here."""
 
     async def count_users(self) -> int: ...

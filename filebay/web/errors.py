@@ -14,6 +14,7 @@ from filebay.errors import (
     CatalogUnavailable,
     ClientGone,
     FilebayError,
+    HashingBusy,
     RangeNotSatisfiable,
     StorageFull,
     StorageUnavailable,
@@ -71,11 +72,11 @@ async def _filebay_error(request: Request, exc: Exception) -> Response:
     response = error_response(request, exc.status, exc.detail, exc.code)
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, TooManyAttempts):
-        response.headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, RangeNotSatisfiable):
         response.headers["Content-Range"] = f"bytes */{exc.size}"
-    if exc.status == 503:
+    if isinstance(exc, TooManyAttempts | HashingBusy):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    elif exc.status == 503:
         response.headers["Retry-After"] = "5"
     _count(exc)
     if request.url.path.startswith("/api/tus"):
