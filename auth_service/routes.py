@@ -53,6 +53,7 @@ class NewUserBody(BaseModel):
     password: str = Field(max_length=1024)
     role: str = "user"
     quota_bytes: int | None = Field(None, ge=0, le=MAX_QUOTA)
+    quota_files: int | None = Field(None, ge=0, le=MAX_QUOTA)
     #: An account made ready ahead of time, enabled later with PATCH.
     disabled: bool = False
 
@@ -61,6 +62,7 @@ class UserPatch(BaseModel):
     password: str | None = Field(None, max_length=1024)
     role: str | None = None
     quota_bytes: int | None = Field(None, ge=0, le=MAX_QUOTA)
+    quota_files: int | None = Field(None, ge=0, le=MAX_QUOTA)
     disabled: bool | None = None
 
 
@@ -155,6 +157,7 @@ async def me(principal: PrincipalDep, catalog: CatalogDep) -> dict[str, Any]:
         "username": principal.username,
         "role": "admin" if principal.is_admin else "user",
         "quota_bytes": principal.quota_bytes,
+        "quota_files": principal.quota_files,
         "used_bytes": await catalog.usage(principal.username),
         "via": principal.via,
     }
@@ -219,6 +222,7 @@ async def create_user(
         check_role(body.role),
         body.quota_bytes,
         disabled=body.disabled,
+        quota_files=body.quota_files,
     )
     return _public_user(user)
 
@@ -247,10 +251,53 @@ async def patch_user(
         password=body.password,
         role=body.role,
         quota_bytes=body.quota_bytes if "quota_bytes" in given else UNSET,
+        quota_files=body.quota_files if "quota_files" in given else UNSET,
         disabled=body.disabled,
     )
     get_services(request).authenticator.forget()
     return _public_user(user)
+
+
+@router.get(
+    "/api/users/{username}/tokens",
+    summary="A user's API tokens (admin; never the secrets)",
+    responses=errors(*AUTHENTICATED, 404),
+)
+async def list_user_tokens(
+    username: str, _admin: AdminDep, directory: DirectoryDep
+) -> dict[str, Any]:
+    await directory.get_user(username)  # 404 for no such user, not an empty list
+    tokens = await directory.list_api_tokens(username)
+    return {"items": [t.to_json() for t in tokens]}
+
+
+@router.delete(
+    "/api/users/{username}/tokens/{token_id}",
+    status_code=204,
+    summary="Revoke one of a user's API tokens (admin)",
+    response_class=Response,
+    responses=errors(*AUTHENTICATED, 404),
+)
+async def delete_user_token(
+    request: Request, username: str, token_id: str, _admin: AdminDep, directory: DirectoryDep
+) -> Response:
+    await directory.delete_api_token(token_id, username)
+    get_services(request).authenticator.forget("t:")
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/api/users/{username}/tokens",
+    summary="Revoke every API token of a user (admin)",
+    responses=errors(*AUTHENTICATED, 404),
+)
+async def delete_user_tokens(
+    request: Request, username: str, _admin: AdminDep, directory: DirectoryDep
+) -> dict[str, int]:
+    await directory.get_user(username)
+    revoked = await directory.delete_api_tokens(username)
+    get_services(request).authenticator.forget("t:")
+    return {"revoked": revoked}
 
 
 @router.delete(

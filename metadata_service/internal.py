@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile
+from filebay.catalog.quota import Quota
 from filebay.catalog.uploads import UploadSession
 from filebay.errors import BadRequest, CatalogUnavailable, Unauthorized
 from filebay.orphans import readiness, sql_deployment
@@ -56,14 +57,23 @@ class NewFileBody(BaseModel):
     blob_key: str = Field(max_length=64)
 
 
-class AddBody(NewFileBody):
+class QuotaFields(BaseModel):
+    """The owner's quota, as the calling service knows it (absent: no limit)."""
+
     quota_bytes: int | None = Field(None, ge=0)
+    quota_files: int | None = Field(None, ge=0)
+
+    def quota(self) -> Quota | None:
+        return Quota.of(self.quota_bytes, self.quota_files)
 
 
-class AddManyBody(BaseModel):
+class AddBody(NewFileBody, QuotaFields):
+    pass
+
+
+class AddManyBody(QuotaFields):
     #: A multipart upload's files (the public endpoint caps a request's parts too).
     files: list[NewFileBody] = Field(min_length=1, max_length=10_000)
-    quota_bytes: int | None = Field(None, ge=0)
 
 
 class SessionQuery(BaseModel):
@@ -85,9 +95,8 @@ def _full(record: FileRecord) -> dict[str, Any]:
 
 @router.post("/files", status_code=201)
 async def add(body: AddBody, catalog: CatalogDep) -> dict[str, Any]:
-    fields = body.model_dump()
-    quota = fields.pop("quota_bytes")
-    return _full(await catalog.add(NewFile(**fields), quota))
+    fields = body.model_dump(exclude={"quota_bytes", "quota_files"})
+    return _full(await catalog.add(NewFile(**fields), body.quota()))
 
 
 @router.post("/files/batch", status_code=201)
@@ -96,7 +105,7 @@ async def add_many(body: AddManyBody, catalog: CatalogDep) -> dict[str, Any]:
     if len(owners) != 1:
         raise BadRequest("one owner per batch")
     news = [NewFile(**f.model_dump()) for f in body.files]
-    return {"files": [_full(r) for r in await catalog.add_many(news, body.quota_bytes)]}
+    return {"files": [_full(r) for r in await catalog.add_many(news, body.quota())]}
 
 
 @router.get("/owners")
@@ -168,7 +177,7 @@ class TokenOnly(BaseModel):
     token: str = Field(max_length=32)
 
 
-class UploadBody(BaseModel):
+class UploadBody(QuotaFields):
     id: str = Field(pattern=r"^[0-9a-f]{32}$")
     owner: str = Field(min_length=1, max_length=64)
     length: int = Field(ge=0)
@@ -178,15 +187,12 @@ class UploadBody(BaseModel):
     metadata_header: str = Field(max_length=8192)
     created_at: datetime
     expires_at: datetime
-    #: Absent from an upload service of an older release: no reservation check then.
-    quota_bytes: int | None = Field(None, ge=0)
 
 
 @router.post("/uploads", status_code=201)
 async def create_upload(body: UploadBody, uploads: UploadsDep) -> dict[str, str]:
-    fields = body.model_dump()
-    quota = fields.pop("quota_bytes")
-    await uploads.create_upload(UploadSession(**fields), quota)
+    fields = body.model_dump(exclude={"quota_bytes", "quota_files"})
+    await uploads.create_upload(UploadSession(**fields), body.quota())
     return {"id": body.id}
 
 

@@ -191,12 +191,18 @@ def running(
 @contextlib.contextmanager
 def running_single_user(shape: str, data_dir: Path, pg_url: str) -> Iterator[Deployment]:
     """filebay as users run it: one process on SQLite, or four processes on the PostgreSQL
-    database ``pg_url``; uploads up to 64 MiB.
+    database made beside ``pg_url`` for it; uploads up to 64 MiB.
 
     Single-user mode (FILEBAY_AUTH=off): these tests are about files; logins, ownership and
     the access matrix are tested with auth on in tests/auth/."""
     env = {"FILEBAY_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024), "FILEBAY_AUTH": "off"}
-    if shape == "split":
-        env["FILEBAY_DATABASE_URL"] = pg_url
-    with running(shape, data_dir, env) as deployment:
-        yield deployment
+    with contextlib.ExitStack() as stack:
+        if shape == "split":
+            # A database of its own beside ``pg_url``: a catalog and a blob store belong
+            # together (the deployment identity), so two deployments never share one.
+            from tests.support import fresh_database
+
+            env["FILEBAY_DATABASE_URL"] = stack.enter_context(
+                fresh_database("filebay_single", pg_url)
+            )
+        yield stack.enter_context(running(shape, data_dir, env))

@@ -111,7 +111,7 @@ async def upload_multipart(
 ) -> dict[str, Any]:
     """multipart/form-data with one or more parts named ``file``."""
     uploader = Uploader(
-        store, catalog, principal.username, settings.max_upload_bytes, principal.quota_bytes
+        store, catalog, principal.username, settings.max_upload_bytes, principal.quota
     )
     await uploader.check_quota()
     records = await uploader.multipart(request.headers.get("content-type"), request_body(request))
@@ -146,7 +146,7 @@ async def upload_raw(
     """The body is the file: ``curl -T report.pdf http://host/api/upload/``."""
     declared = _declared_length(request, settings.max_upload_bytes)
     uploader = Uploader(
-        store, catalog, principal.username, settings.max_upload_bytes, principal.quota_bytes
+        store, catalog, principal.username, settings.max_upload_bytes, principal.quota
     )
     await uploader.check_quota(declared)
     record = await uploader.put(name, request.headers.get("content-type"), request_body(request))

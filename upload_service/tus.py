@@ -115,7 +115,7 @@ async def create(
             raise TooLarge("the body goes past Upload-Length")
     session = await tus.create(
         principal.username,
-        principal.quota_bytes,
+        principal.quota,
         length,
         metadata_text(metadata, "filename", "name"),
         metadata_text(metadata, "filetype", "type"),
@@ -132,7 +132,7 @@ async def create(
             progress = await tus.append(
                 session.id,
                 principal.username,
-                principal.quota_bytes,
+                principal.quota,
                 0,
                 checksum,
                 declared,
@@ -160,7 +160,7 @@ async def head(
     tus_resumable: TusResumable = None,
 ) -> Response:
     _require_version(tus_resumable)
-    progress, metadata = await tus.status(upload_id, principal.scope, principal.quota_bytes)
+    progress, metadata = await tus.status(upload_id, principal.scope, principal.quota)
     headers = _progress_headers(progress)
     headers["Upload-Length"] = str(progress.length)
     headers["Cache-Control"] = "no-store"
@@ -192,7 +192,7 @@ async def patch(
     progress = await tus.append(
         upload_id,
         principal.username,
-        principal.quota_bytes,
+        principal.quota,
         offset,
         parse_checksum(upload_checksum),
         _content_length(request),

@@ -22,7 +22,7 @@ from filebay.catalog.base import Catalog, ListQuery
 from filebay.catalog.users import ROLES, UNSET, Directory, User
 from filebay.config import Settings
 from filebay.errors import BadRequest, NotFound, TooManyAttempts, Unauthorized
-from filebay.storage.base import BlobStore
+from filebay.storage.base import BlobStore, Staging
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -121,6 +121,7 @@ async def update_account(
     role: str | None = None,
     quota_bytes: int | None = UNSET,
     disabled: bool | None = None,
+    quota_files: int | None = UNSET,
 ) -> User:
     """Change a user; the directory refuses to demote or disable the last enabled admin."""
     return await directory.update_user(
@@ -130,6 +131,7 @@ async def update_account(
         ),
         role=check_role(role) if role is not None else None,
         quota_bytes=quota_bytes,
+        quota_files=quota_files,
         disabled=disabled,
     )
 
@@ -153,5 +155,9 @@ async def delete_account(
                 continue
             await store.delete(record.blob_key)
             deleted += 1
-    await directory.delete_user(username)
+    for upload_id in await directory.delete_user(username):
+        # The rows are gone already; a crash here leaves staged bytes without a session,
+        # which `filebay fsck --repair` removes.
+        if isinstance(store, Staging):
+            await store.delete_staged(upload_id)
     return deleted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from filebay.catalog.quota import Quota
 from filebay.catalog.users import User
 
 ADMIN = "admin"
@@ -17,6 +18,12 @@ class Principal:
     #: "session" (browser cookie), "jwt" (bearer JWT), "api_token", or "single_user".
     via: str = "single_user"
     session_id: str | None = None
+    quota_files: int | None = None
+
+    @property
+    def quota(self) -> Quota | None:
+        """What the user may hold, for the catalog's quota rule (None: no limit)."""
+        return Quota.of(self.quota_bytes, self.quota_files)
 
     @property
     def scope(self) -> str | None:
@@ -25,7 +32,9 @@ class Principal:
 
     @classmethod
     def of(cls, user: User, via: str, session_id: str | None = None) -> Principal:
-        return cls(user.username, user.is_admin, user.quota_bytes, via, session_id)
+        return cls(
+            user.username, user.is_admin, user.quota_bytes, via, session_id, user.quota_files
+        )
 
 
 #: FILEBAY_AUTH=off: every request acts as ``admin``.

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from filebay.catalog.quota import Quota
+
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 
@@ -91,13 +93,12 @@ class Catalog(Protocol):
     """File metadata. ``owner=None`` means every owner (admins, fsck); otherwise every call
     sees only that owner's records, and another owner's record is ``NotFound``."""
 
-    async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
-        """Record a file whose blob is already published; ``QuotaExceeded`` when the owner's
-        files would then add up to more than ``quota_bytes``."""
+    async def add(self, new: NewFile, quota: Quota | None = None) -> FileRecord:
+        """Record a file whose blob is already published; ``QuotaExceeded`` when it does not
+        fit the owner's ``quota`` (stored files plus unfinished uploads, see
+        ``filebay.catalog.sql_quota``)."""
 
-    async def add_many(
-        self, news: list[NewFile], quota_bytes: int | None = None
-    ) -> list[FileRecord]:
+    async def add_many(self, news: list[NewFile], quota: Quota | None = None) -> list[FileRecord]:
         """Record several files of one owner in one transaction: all of them or none
         (``QuotaExceeded`` when together they do not fit)."""
 

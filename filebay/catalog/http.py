@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page, SortKey
+from filebay.catalog.quota import Quota
 from filebay.catalog.shares import Share
 from filebay.catalog.uploads import UploadSession
 from filebay.catalog.users import User
@@ -104,7 +105,7 @@ class HttpCatalog:
         if code == "invalid_cursor":
             raise InvalidCursor()
         if code == "quota_exceeded":
-            raise QuotaExceeded()
+            raise QuotaExceeded(detail)
         if code == "upload_locked":
             raise UploadLocked(detail)
         if response.status_code in (502, 503, 504):
@@ -117,17 +118,15 @@ class HttpCatalog:
         error.code = code or "metadata_error"
         raise error
 
-    async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
-        body = {**asdict(new), "quota_bytes": quota_bytes}
+    async def add(self, new: NewFile, quota: Quota | None = None) -> FileRecord:
+        body = {**asdict(new), **(quota or Quota()).to_json()}
         response = await self._call("POST", "/files", idempotent=False, json=body)
         return record_from_json(response.json())
 
-    async def add_many(
-        self, news: list[NewFile], quota_bytes: int | None = None
-    ) -> list[FileRecord]:
+    async def add_many(self, news: list[NewFile], quota: Quota | None = None) -> list[FileRecord]:
         if not news:
             return []
-        body = {"files": [asdict(new) for new in news], "quota_bytes": quota_bytes}
+        body = {"files": [asdict(new) for new in news], **(quota or Quota()).to_json()}
         response = await self._call("POST", "/files/batch", idempotent=False, json=body)
         return [record_from_json(item) for item in response.json()["files"]]
 
@@ -194,8 +193,8 @@ class HttpCatalog:
         )
         return record_from_json(response.json())
 
-    async def create_upload(self, session: UploadSession, quota_bytes: int | None = None) -> None:
-        body = {**session.to_json(), "quota_bytes": quota_bytes}
+    async def create_upload(self, session: UploadSession, quota: Quota | None = None) -> None:
+        body = {**session.to_json(), **(quota or Quota()).to_json()}
         await self._call("POST", "/uploads", idempotent=False, json=body)
 
     async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:

@@ -27,8 +27,10 @@ from filebay.catalog.base import FileRecord, ListQuery, NewFile, Page
 from filebay.catalog.cursor import Cursor, decode_cursor, encode_cursor
 from filebay.catalog.engine import GroupCommit, SessionRunner, create_engine
 from filebay.catalog.migrate import migrate
-from filebay.catalog.models import FileRow, ShareRow, UserRow
-from filebay.errors import BadRequest, CatalogUnavailable, NotFound, QuotaExceeded
+from filebay.catalog.models import FileRow, ShareRow
+from filebay.catalog.quota import Quota
+from filebay.catalog.sql_quota import enforce_quota
+from filebay.errors import BadRequest, CatalogUnavailable, NotFound
 from filebay.ids import is_valid_id
 
 P = ParamSpec("P")
@@ -123,13 +125,11 @@ class SqlCatalog:
 
         return await self._run.read(work)
 
-    async def add(self, new: NewFile, quota_bytes: int | None = None) -> FileRecord:
-        return (await self.add_many([new], quota_bytes))[0]
+    async def add(self, new: NewFile, quota: Quota | None = None) -> FileRecord:
+        return (await self.add_many([new], quota))[0]
 
     @unavailable_on_db_errors
-    async def add_many(
-        self, news: list[NewFile], quota_bytes: int | None = None
-    ) -> list[FileRecord]:
+    async def add_many(self, news: list[NewFile], quota: Quota | None = None) -> list[FileRecord]:
         if not news:
             return []
         owner = news[0].owner
@@ -152,9 +152,9 @@ class SqlCatalog:
         ]
 
         def work(session: Session) -> None:
-            size = sum(r.size for r in rows)
-            if quota_bytes is not None and used_bytes_locked(session, owner) + size > quota_bytes:
-                raise QuotaExceeded()
+            # A finishing tus upload's reservation has the file's id: not counted twice.
+            ids = [r.id for r in rows]
+            enforce_quota(session, owner, quota, sum(r.size for r in rows), len(rows), ids)
             session.add_all(rows)
 
         # Concurrent uploads share a transaction (GroupCommit); these rows stay together.
@@ -264,14 +264,6 @@ class SqlCatalog:
             for row in rows:
                 yield _to_record(row)
             last_id = rows[-1].id
-
-
-def used_bytes_locked(session: Session, owner: str) -> int:
-    """The owner's stored bytes, for a quota check followed by a write in this transaction:
-    the owner's row is locked on PostgreSQL so two writers cannot both squeeze in (SQLite
-    write units hold the database's write lock already)."""
-    session.execute(select(UserRow.username).where(UserRow.username == owner).with_for_update())
-    return _used_bytes(session, owner)
 
 
 def _used_bytes(session: Session, owner: str) -> int:

@@ -8,7 +8,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filebay.catalog.engine import SessionRunner, rowcount
-from filebay.catalog.models import ShareRow
+from filebay.catalog.models import ShareRow, UserRow
 from filebay.catalog.shares import Share
 from filebay.catalog.sql import unavailable_on_db_errors
 from filebay.errors import NotFound
@@ -65,7 +65,13 @@ class SqlShares:
 
     @unavailable_on_db_errors
     async def find_share(self, token_hash: str) -> Share | None:
-        stmt = select(ShareRow).where(ShareRow.token_hash == token_hash)
+        # A disabled owner's links answer as if they did not exist, until re-enabled: an
+        # admin shutting an intruder out must not leave the intruder's links serving.
+        stmt = (
+            select(ShareRow)
+            .join(UserRow, UserRow.username == ShareRow.owner)
+            .where(ShareRow.token_hash == token_hash, UserRow.disabled.is_(False))
+        )
         row = await self._run.read(lambda db: db.scalar(stmt))
         return None if row is None else _share(row)
 

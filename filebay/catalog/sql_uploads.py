@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from filebay.catalog.engine import SessionRunner, rowcount
 from filebay.catalog.models import UploadRow
-from filebay.catalog.sql import unavailable_on_db_errors, used_bytes_locked
+from filebay.catalog.quota import Quota
+from filebay.catalog.sql import unavailable_on_db_errors
+from filebay.catalog.sql_quota import enforce_quota
 from filebay.catalog.uploads import UploadSession
-from filebay.errors import NotFound, QuotaExceeded, UploadLocked
+from filebay.errors import NotFound, UploadLocked
 from filebay.ids import is_valid_id
 
 
@@ -30,22 +32,12 @@ def _session(row: UploadRow) -> UploadSession:
     )
 
 
-def _reserved(db: Session, owner: str) -> int:
-    """Bytes the owner's live (unexpired) uploads may still store: their whole lengths."""
-    total = db.scalar(
-        select(func.coalesce(func.sum(UploadRow.length), 0)).where(
-            UploadRow.owner == owner, UploadRow.expires_at >= datetime.now(UTC)
-        )
-    )
-    return int(total or 0)
-
-
 class SqlUploads:
     def __init__(self, engine: AsyncEngine) -> None:
         self._run = SessionRunner.for_engine(engine)
 
     @unavailable_on_db_errors
-    async def create_upload(self, session: UploadSession, quota_bytes: int | None = None) -> None:
+    async def create_upload(self, session: UploadSession, quota: Quota | None = None) -> None:
         row = UploadRow(
             id=session.id,
             owner=session.owner,
@@ -61,10 +53,8 @@ class SqlUploads:
         )
 
         def work(db: Session) -> None:
-            if quota_bytes is not None:
-                used = used_bytes_locked(db, session.owner)
-                if used + _reserved(db, session.owner) + session.length > quota_bytes:
-                    raise QuotaExceeded()
+            # The whole length is held from now on, like a stored file of that size.
+            enforce_quota(db, session.owner, quota, session.length, 1)
             db.add(row)
 
         await self._run.write(work)

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from filebay.catalog.engine import SessionRunner, rowcount
-from filebay.catalog.models import ApiTokenRow, FileRow, LoginFailureRow, SessionRow, UserRow
+from filebay.catalog.models import (
+    ApiTokenRow,
+    FileRow,
+    LoginFailureRow,
+    SessionRow,
+    UploadRow,
+    UserRow,
+)
 from filebay.catalog.sql import unavailable_on_db_errors
 from filebay.catalog.users import UNSET, ApiToken, User
 from filebay.errors import Conflict, LastAdmin, NotFound
@@ -28,6 +35,7 @@ def _user(row: UserRow) -> User:
         username=row.username,
         role=row.role,
         quota_bytes=row.quota_bytes,
+        quota_files=row.quota_files,
         disabled=row.disabled,
         sessions_valid_after=row.sessions_valid_after,
         created_at=row.created_at,
@@ -78,6 +86,7 @@ class SqlDirectory:
         quota_bytes: int | None,
         *,
         disabled: bool = False,
+        quota_files: int | None = None,
     ) -> User:
         now = datetime.now(UTC)
         row = UserRow(
@@ -85,6 +94,7 @@ class SqlDirectory:
             password_hash=password_hash,
             role=role,
             quota_bytes=quota_bytes,
+            quota_files=quota_files,
             disabled=disabled,
             sessions_valid_after=now,
             created_at=now,
@@ -107,6 +117,10 @@ class SqlDirectory:
                     f"files of a deleted account named {username!r} are still being "
                     "removed; try again in a few minutes"
                 )
+            # Likewise an upload such a token started after the account was deleted: it
+            # belongs to nobody, and must never become the new account's (its staged bytes
+            # are left for `filebay fsck --repair`).
+            db.execute(delete(UploadRow).where(UploadRow.owner == username))
             db.add(row)
 
         try:
@@ -141,6 +155,7 @@ class SqlDirectory:
         role: str | None = None,
         quota_bytes: int | None = UNSET,
         disabled: bool | None = None,
+        quota_files: int | None = UNSET,
     ) -> User:
         now = datetime.now(UTC)
         values: dict[str, Any] = {"updated_at": now}
@@ -150,8 +165,12 @@ class SqlDirectory:
             values["role"] = role
         if quota_bytes is not UNSET:
             values["quota_bytes"] = quota_bytes
+        if quota_files is not UNSET:
+            values["quota_files"] = quota_files
         if disabled is not None:
             values["disabled"] = disabled
+        # A new password or disabling shuts the user out: sessions and API tokens end (an
+        # intruder's token must not survive a reset, nor come back with re-enabling).
         ends_sessions = password_hash is not None or disabled is True
         if ends_sessions:
             values["sessions_valid_after"] = now
@@ -170,20 +189,27 @@ class SqlDirectory:
                 raise NotFound("no such user")
             if ends_sessions:
                 db.execute(delete(SessionRow).where(SessionRow.username == username))
+                db.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
             return _user(row)
 
         return await self._run.write(work)
 
     @unavailable_on_db_errors
-    async def delete_user(self, username: str) -> None:
-        def work(db: Session) -> None:
+    async def delete_user(self, username: str) -> list[str]:
+        def work(db: Session) -> list[str]:
             _keep_an_admin(db, username)
             if rowcount(db, delete(UserRow).where(UserRow.username == username)) == 0:
                 raise NotFound("no such user")
             db.execute(delete(SessionRow).where(SessionRow.username == username))
             db.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
+            # Unfinished uploads die with the account: a new account of the same name must
+            # not finish, read or be charged for them.
+            cancelled = db.scalars(
+                delete(UploadRow).where(UploadRow.owner == username).returning(UploadRow.id)
+            )
+            return list(cancelled.all())
 
-        await self._run.write(work)
+        return await self._run.write(work)
 
     @unavailable_on_db_errors
     async def create_session(self, username: str, session_hash: str, expires_at: datetime) -> None:
@@ -241,6 +267,11 @@ class SqlDirectory:
             .order_by(ApiTokenRow.created_at)
         )
         return await self._run.read(lambda db: [_token(r) for r in db.scalars(stmt).all()])
+
+    @unavailable_on_db_errors
+    async def delete_api_tokens(self, username: str) -> int:
+        stmt = delete(ApiTokenRow).where(ApiTokenRow.username == username)
+        return await self._run.write(lambda db: rowcount(db, stmt))
 
     @unavailable_on_db_errors
     async def delete_api_token(self, token_id: str, username: str) -> None:

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from filebay.catalog.quota import Quota
+
 
 @dataclass(frozen=True, slots=True)
 class UploadSession:
@@ -39,10 +41,10 @@ class UploadSession:
 class UploadSessions(Protocol):
     """Upload sessions, scoped to an owner like files (``owner=None``: any owner)."""
 
-    async def create_upload(self, session: UploadSession, quota_bytes: int | None = None) -> None:
-        """With ``quota_bytes``: ``QuotaExceeded`` when the owner's files, plus the whole
-        lengths of their live uploads, plus this one's would pass it (checked in the write's
-        own transaction, so concurrent creations cannot all squeeze in)."""
+    async def create_upload(self, session: UploadSession, quota: Quota | None = None) -> None:
+        """With ``quota``: ``QuotaExceeded`` when the owner's files, plus the whole lengths
+        (and the count) of their live uploads, plus this one would pass it (checked in the
+        write's own transaction, so concurrent creations cannot all squeeze in)."""
 
     async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:
         """``NotFound`` when unknown (or another owner's)."""

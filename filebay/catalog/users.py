@@ -18,6 +18,8 @@ class User:
     sessions_valid_after: datetime
     created_at: datetime
     updated_at: datetime
+    #: How many files (and unfinished uploads) the user may hold; None: no limit.
+    quota_files: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -28,6 +30,7 @@ class User:
             "username": self.username,
             "role": self.role,
             "quota_bytes": self.quota_bytes,
+            "quota_files": self.quota_files,
             "disabled": self.disabled,
             "sessions_valid_after": self.sessions_valid_after.isoformat(),
             "created_at": self.created_at.isoformat(),
@@ -44,6 +47,7 @@ class User:
             sessions_valid_after=datetime.fromisoformat(data["sessions_valid_after"]),
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
+            quota_files=data.get("quota_files"),
         )
 
 
@@ -126,6 +130,7 @@ class Directory(Verifier, LoginLimiter, LegacyLoginCounters, Protocol):
         quota_bytes: int | None,
         *,
         disabled: bool = False,
+        quota_files: int | None = None,
     ) -> User:
         """``Conflict`` when the name is taken."""
 
@@ -144,13 +149,16 @@ class Directory(Verifier, LoginLimiter, LegacyLoginCounters, Protocol):
         role: str | None = None,
         quota_bytes: int | None = UNSET,
         disabled: bool | None = None,
+        quota_files: int | None = UNSET,
     ) -> User:
-        """A new password or disabling ends every session of the user. ``LastAdmin`` when
+        """A new password or disabling ends every session and API token of the user.
+        ``LastAdmin`` when
         it would leave no enabled admin (checked in the same transaction as the change)."""
 
-    async def delete_user(self, username: str) -> None:
-        """The user, their sessions and tokens (their files are the caller's business).
-        ``LastAdmin`` for the only enabled admin."""
+    async def delete_user(self, username: str) -> list[str]:
+        """The user, their sessions, tokens and unfinished uploads, in one transaction; the
+        ids of the cancelled uploads, whose staged bytes the caller removes (their files are
+        the caller's business too). ``LastAdmin`` for the only enabled admin."""
 
     async def create_session(
         self, username: str, session_hash: str, expires_at: datetime
@@ -161,6 +169,9 @@ class Directory(Verifier, LoginLimiter, LegacyLoginCounters, Protocol):
     async def create_api_token(self, username: str, name: str, token_hash: str) -> ApiToken: ...
 
     async def list_api_tokens(self, username: str) -> list[ApiToken]: ...
+
+    async def delete_api_tokens(self, username: str) -> int:
+        """Revoke every API token of ``username``; how many there were."""
 
     async def delete_api_token(self, token_id: str, username: str) -> None:
         """``NotFound`` unless the token exists and belongs to ``username``."""

@@ -57,6 +57,10 @@ def add(
     quota_mib: Annotated[
         int | None, typer.Option("--quota-mib", help="Storage quota in MiB (default: none).")
     ] = None,
+    quota_files: Annotated[
+        int | None,
+        typer.Option("--quota-files", min=0, help="How many files they may hold (default: any)."),
+    ] = None,
 ) -> None:
     """Create a user."""
 
@@ -69,6 +73,7 @@ def add(
             await hash_password(check_password(password)),
             check_role("admin" if admin else "user"),
             quota_mib * 1024 * 1024 if quota_mib is not None else None,
+            quota_files=quota_files,
         )
 
     user = _run(action)
@@ -82,17 +87,18 @@ def list_users() -> None:
     async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
         return await directory.list_users()
 
-    table = Table("username", "role", "quota", "status", "created")
+    table = Table("username", "role", "quota", "files", "status", "created")
     for user in _run(action):
         quota = "-" if user.quota_bytes is None else f"{user.quota_bytes // 1048576} MiB"
+        files = "-" if user.quota_files is None else str(user.quota_files)
         status = "disabled" if user.disabled else "active"
-        table.add_row(user.username, user.role, quota, status, user.created_at.isoformat())
+        table.add_row(user.username, user.role, quota, files, status, user.created_at.isoformat())
     console.print(table)
 
 
 @user_app.command("passwd")
 def passwd(username: Username, password: Password) -> None:
-    """Set a new password (ends the user's sessions)."""
+    """Set a new password (ends the user's sessions and API tokens)."""
 
     from filebay.auth.accounts import update_account
 
@@ -100,12 +106,12 @@ def passwd(username: Username, password: Password) -> None:
         return await update_account(directory, username, password=password)
 
     _run(action)
-    console.print(f"password of {username} changed; their sessions are ended")
+    console.print(f"password of {username} changed; their sessions and API tokens are ended")
 
 
 @user_app.command("disable")
 def disable(username: Username) -> None:
-    """Disable a user: logins, sessions and API tokens stop working."""
+    """Disable a user: logins stop, sessions and API tokens end, share links answer 404."""
 
     from filebay.auth.accounts import update_account
 
@@ -127,6 +133,37 @@ def enable(username: Username) -> None:
 
     _run(action)
     console.print(f"{username} enabled")
+
+
+@user_app.command("tokens")
+def tokens(
+    username: Username,
+    revoke: Annotated[
+        str | None, typer.Option("--revoke", metavar="ID", help="Revoke this token.")
+    ] = None,
+    revoke_all: Annotated[bool, typer.Option("--all", help="Revoke every token.")] = False,
+) -> None:
+    """List a user's API tokens, or revoke one or all of them."""
+
+    async def action(_c: SqlCatalog, directory: SqlDirectory, _s: Settings) -> Any:
+        await directory.get_user(username)
+        if revoke_all:
+            return await directory.delete_api_tokens(username)
+        if revoke is not None:
+            await directory.delete_api_token(revoke, username)
+            return 1
+        return await directory.list_api_tokens(username)
+
+    result = _run(action)
+    if isinstance(result, int):
+        # A service may trust a cached check for up to FILEBAY_REVOCATION_SECONDS.
+        console.print(f"revoked {result} token(s) of {username}")
+        return
+    table = Table("id", "name", "created", "last used")
+    for token in result:
+        last = token.last_used_at.isoformat() if token.last_used_at else "never"
+        table.add_row(token.id, token.name, token.created_at.isoformat(), last)
+    console.print(table)
 
 
 @user_app.command("del")

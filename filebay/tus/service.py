@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from filebay.catalog.base import Catalog, FileRecord, NewFile
+from filebay.catalog.quota import Quota
 from filebay.catalog.uploads import UploadSession, UploadSessions
 from filebay.errors import (
     BlobNotFound,
@@ -82,7 +83,7 @@ class TusService:
     async def create(
         self,
         owner: str,
-        quota_bytes: int | None,
+        quota: Quota | None,
         length: int,
         name: str | None,
         content_type: str | None,
@@ -107,14 +108,14 @@ class TusService:
         try:
             # The quota counts the whole lengths of the owner's other live uploads too: bytes
             # parked in unfinished uploads take disk space like stored files.
-            await self._uploads.create_upload(session, quota_bytes)
+            await self._uploads.create_upload(session, quota)
         except BaseException:
             await self._store.delete_staged(session.id)
             raise
         return session
 
     async def status(
-        self, upload_id: str, scope: str | None, quota_bytes: int | None
+        self, upload_id: str, scope: str | None, quota: Quota | None
     ) -> tuple[Progress, str]:
         """Offset, length and metadata of an upload; a finished one reads as complete."""
         try:
@@ -139,7 +140,7 @@ class TusService:
                 record = await self._catalog.get(upload_id, scope)
                 return Progress(record.size, record.size, None, record), ""
             try:
-                record = await self._finish(session, quota_bytes, token)
+                record = await self._finish(session, quota, token)
             finally:
                 with contextlib.suppress(Exception):
                     await self._uploads.unlock_upload(upload_id, token)
@@ -152,7 +153,7 @@ class TusService:
         self,
         upload_id: str,
         owner: str,
-        quota_bytes: int | None,
+        quota: Quota | None,
         offset: int,
         checksum: tuple[str, bytes] | None,
         declared: int | None,
@@ -176,7 +177,7 @@ class TusService:
             await self._uploads.advance_upload(upload_id, token, size, expires, release=release)
             released = release
             if size == session.length:
-                record = await self._finish(replace(session, offset=size), quota_bytes, token)
+                record = await self._finish(replace(session, offset=size), quota, token)
                 return Progress(size, session.length, None, record)
             return Progress(size, session.length, expires)
         except Gone:
@@ -277,14 +278,12 @@ class TusService:
         except Exception:  # best effort: the offset stays where it was, which is safe
             log.warning("could not keep the partial chunk of upload %s", session.id)
 
-    async def _finish(
-        self, session: UploadSession, quota_bytes: int | None, token: str
-    ) -> FileRecord:
+    async def _finish(self, session: UploadSession, quota: Quota | None, token: str) -> FileRecord:
         """Publish, hash and record a complete upload (idempotent after a crash), holding the
         upload's lease ``token`` all along: hashing a large file outlasts a lease."""
         heartbeat = asyncio.create_task(self._renew_every(session.id, token))
         try:
-            return await self._publish_and_record(session, quota_bytes)
+            return await self._publish_and_record(session, quota)
         finally:
             heartbeat.cancel()
             await asyncio.wait([heartbeat])
@@ -297,9 +296,7 @@ class TusService:
         except FilebayError as exc:  # the session is gone, or the catalog is down: go on
             log.debug("lease of upload %s not renewed: %s", upload_id, exc)
 
-    async def _publish_and_record(
-        self, session: UploadSession, quota_bytes: int | None
-    ) -> FileRecord:
+    async def _publish_and_record(self, session: UploadSession, quota: Quota | None) -> FileRecord:
         """The staged bytes are published first and hashed from the blob: every backend can
         read a blob back, while an S3 multipart upload cannot be read before it is completed."""
         try:
@@ -321,7 +318,7 @@ class TusService:
             blob_key=session.id,
         )
         try:
-            record = await self._catalog.add(new, quota_bytes)
+            record = await self._catalog.add(new, quota)
         except QuotaExceeded:
             await self._blobs.delete(session.id)
             await self._uploads.delete_upload(session.id, None)

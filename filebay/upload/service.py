@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from filebay.catalog.base import Catalog, FileRecord, NewFile
+from filebay.catalog.quota import Quota
 from filebay.errors import CatalogOutcomeUnknown, MalformedUpload, QuotaExceeded, TooLarge
 from filebay.names import clean_name, guess_content_type
 from filebay.storage.base import BlobStore
@@ -30,21 +31,23 @@ class Uploader:
         catalog: Catalog,
         owner: str,
         limit: int,
-        quota_bytes: int | None = None,
+        quota: Quota | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._owner = owner
         self._max_size = limit
         self._limit = limit
-        self._quota = quota_bytes
+        self._quota = quota
 
     async def check_quota(self, declared_size: int | None = None) -> None:
-        """Before reading: the bytes left in the owner's quota cap this upload."""
-        if self._quota is None:
+        """Before reading: the bytes left in the owner's quota cap this upload, and an owner
+        at or over it stores nothing, not even an empty file. (The exact rule, counting
+        unfinished uploads and files, runs again with the record: ``sql_quota``.)"""
+        if self._quota is None or self._quota.max_bytes is None:
             return
-        left = self._quota - await self._catalog.usage(self._owner)
-        if left < 0 or (declared_size is not None and declared_size > left):
+        left = self._quota.max_bytes - await self._catalog.usage(self._owner)
+        if left <= 0 or (declared_size is not None and declared_size > left):
             raise QuotaExceeded()
         self._limit = min(self._max_size, left)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Iterator
 
@@ -20,6 +21,7 @@ from tests.api.support import (
     settle,
 )
 from tests.servers import Deployment
+from tests.support import fresh_database
 
 MIB = 1024 * 1024
 LIMIT = MIB
@@ -33,10 +35,11 @@ def small_limit(
     shape: str = request.param
     root = tmp_path_factory.mktemp(f"small-{shape}")
     env = {"FILEBAY_MAX_UPLOAD_BYTES": str(LIMIT)}
-    if shape == "split":
-        env["FILEBAY_DATABASE_URL"] = pg_url
-    with own_deployment(shape, root / "data", env) as dep:
-        yield dep
+    with contextlib.ExitStack() as stack:
+        if shape == "split":
+            # Its own database: one catalog belongs to one blob store (deployment identity).
+            env["FILEBAY_DATABASE_URL"] = stack.enter_context(fresh_database("filebay_bad", pg_url))
+        yield stack.enter_context(own_deployment(shape, root / "data", env))
 
 
 class Snapshot:

@@ -381,6 +381,45 @@ def _check_delete_token(world: World, identity: str, cell: Cell, response: httpx
     assert still_there != _ok(response.status_code)
 
 
+def _target_token(world: World) -> dict[str, Any]:
+    """A new API token of the PATCH target's (the user admins manage in these cells)."""
+    jwt = world.portal.login(world.patch_target)
+    return world.portal.new_api_token(jwt, "admin-managed")
+
+
+def _target_token_ids(world: World) -> set[str]:
+    response = world.http.get(
+        f"{world.portal.auth}/api/users/{world.patch_target}/tokens", headers=world.portal.admin()
+    )
+    assert response.status_code == 200, response.text
+    return {t["id"] for t in response.json()["items"]}
+
+
+def _check_user_tokens(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    if response.status_code == 200:
+        items = response.json()["items"]
+        assert all("token" not in item for item in items), "a listing shows a token secret"
+        assert all(item["username"] == world.patch_target for item in items)
+
+
+def _targets_token(world: World, identity: str) -> Cell:
+    token = _target_token(world)
+    return Cell(params={"username": world.patch_target, "token_id": token["id"]})
+
+
+def _check_revoke_user_token(
+    world: World, identity: str, cell: Cell, response: httpx.Response
+) -> None:
+    still_there = cell.params["token_id"] in _target_token_ids(world)
+    assert still_there != _ok(response.status_code)
+
+
+def _check_revoke_user_tokens(
+    world: World, identity: str, cell: Cell, response: httpx.Response
+) -> None:
+    assert (not _target_token_ids(world)) == _ok(response.status_code)
+
+
 def _new_user(world: World, identity: str) -> Cell:
     username = unique("made")
     return Cell(request={"json": {"username": username, "password": PASSWORD, "role": "user"}})
@@ -698,6 +737,20 @@ ROUTES: list[Route] = [
     Route(
         "DELETE", "/api/users/{username}", "auth", "api",
         {"owner": 403, "other": 403, "admin": 204}, _doomed_user, _check_delete_user,
+    ),
+    # an admin lists and revokes any user's API tokens (incident response)
+    Route(
+        "GET", "/api/users/{username}/tokens", "auth", "api", ADMIN_ONLY,
+        lambda w, i: Cell(params={"username": w.patch_target}), _check_user_tokens,
+    ),
+    Route(
+        "DELETE", "/api/users/{username}/tokens/{token_id}", "auth", "api",
+        {"owner": 403, "other": 403, "admin": 204}, _targets_token, _check_revoke_user_token,
+    ),
+    Route(
+        "DELETE", "/api/users/{username}/tokens", "auth", "api", ADMIN_ONLY,
+        lambda w, i: (_target_token(w), Cell(params={"username": w.patch_target}))[1],
+        _check_revoke_user_tokens,
     ),
     # pages
     Route("GET", "/admin", "auth", "page", ADMIN_ONLY, check=_check_html),

@@ -100,17 +100,16 @@ def test_a_disabled_user_is_shut_out_everywhere_and_can_come_back(portal: Portal
 
     response = portal.patch_user(username, disabled=False)
     assert response.status_code == 200 and response.json()["disabled"] is False
-    # The API token belongs to the user again; the sessions were ended for good.
-    _warm(portal, {"api token": credentials["api token"]}, record["id"])
-    for name in ("jwt", "session cookie"):
+    # Sessions and API tokens were ended for good: disabling is how an admin shuts an
+    # intruder out, and re-enabling must not hand the intruder's token back.
+    for name in ("jwt", "session cookie", "api token"):
         for service, probe in portal.probes(credentials[name], record["id"]).items():
             assert probe().status_code == 401, f"old {name} came back on {service}"
-    _warm(portal, {"new login": bearer(portal.login(username))}, record["id"])
+    fresh = bearer(portal.login(username))
+    _warm(portal, {"new login": fresh}, record["id"])
     # Nothing of theirs was lost while they were disabled.
     assert (
-        portal.http.get(
-            f"{portal.metadata}/api/files/{record['id']}", headers=bearer(api_token)
-        ).json()["name"]
+        portal.http.get(f"{portal.metadata}/api/files/{record['id']}", headers=fresh).json()["name"]
         == "f.txt"
     )
 

@@ -414,14 +414,19 @@ def test_shell_bad_input_is_refused(portal: Portal) -> None:
 
 def test_shell_passwd_ends_sessions_on_every_service(portal: Portal) -> None:
     username, token = portal.new_user("shellpw")
+    api_token = portal.new_api_token(token)["token"]
     record = portal.put(token, "f.txt", b"f")
     for service, probe in portal.probes(bearer(token), record["id"]).items():
         assert probe().status_code == 200, service
 
     out = _ok(portal.cli("user", "passwd", username, "--password", "the-new-password"))
-    assert "sessions are ended" in out
+    assert "sessions and API tokens are ended" in out
     changed = time.monotonic()
-    wait_all_status(portal.probes(bearer(token), record["id"]), 401, since=changed)
+    probes = {
+        **{f"jwt {k}": v for k, v in portal.probes(bearer(token), record["id"]).items()},
+        **{f"token {k}": v for k, v in portal.probes(bearer(api_token), record["id"]).items()},
+    }
+    wait_all_status(probes, 401, since=changed)
     assert _token_status(portal, username, PASSWORD) == 401
     assert _token_status(portal, username, "the-new-password") == 200
 
@@ -446,8 +451,9 @@ def test_shell_disable_and_enable(portal: Portal) -> None:
 
     _ok(portal.cli("user", "enable", username))
     assert _token_status(portal, username, PASSWORD) == 200
+    # Disabling ended the token for good: re-enabling must not hand an intruder's back.
     for service, probe in portal.probes(bearer(api_token), record["id"]).items():
-        assert probe().status_code == 200, f"the API token is back on {service}"
+        assert probe().status_code == 401, f"the API token came back on {service}"
 
 
 def test_shell_del_removes_the_user_and_their_files(portal: Portal) -> None:

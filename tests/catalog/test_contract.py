@@ -15,9 +15,12 @@ import pytest
 
 from filebay.catalog.base import Catalog, FileRecord, ListQuery, NewFile, SortKey
 from filebay.catalog.cursor import Cursor, encode_cursor
+from filebay.catalog.quota import Quota
 from filebay.errors import InvalidCursor, NotFound, QuotaExceeded
 from filebay.ids import new_id
 from tests.catalog.helpers import Runner, new_file
+
+Q100 = Quota(max_bytes=100)
 
 MALFORMED_IDS = [
     "",
@@ -376,16 +379,48 @@ def test_usage_is_the_sum_of_an_owners_sizes(run: Runner) -> None:
 
 def test_add_within_the_quota_succeeds_and_beyond_it_records_nothing(run: Runner) -> None:
     async def scenario(catalog: Catalog) -> None:
-        await catalog.add(new_file("alice", "a", 60), quota_bytes=100)
-        await catalog.add(new_file("alice", "b", 40), quota_bytes=100)  # exactly full
+        await catalog.add(new_file("alice", "a", 60), quota=Q100)
+        await catalog.add(new_file("alice", "b", 40), quota=Q100)  # exactly full
         over = new_file("alice", "c", 1)
         with pytest.raises(QuotaExceeded) as info:
-            await catalog.add(over, quota_bytes=100)
+            await catalog.add(over, quota=Q100)
         assert info.value.status == 413
         with pytest.raises(NotFound):
             await catalog.get(over.id, None)
         assert await catalog.usage("alice") == 100
-        await catalog.add(new_file("bob", "d", 100), quota_bytes=100)  # quotas are per owner
+        await catalog.add(new_file("bob", "d", 100), quota=Q100)  # quotas are per owner
+
+    run(scenario)
+
+
+def test_at_or_over_the_byte_quota_not_even_an_empty_file_is_recorded(run: Runner) -> None:
+    async def scenario(catalog: Catalog) -> None:
+        await catalog.add(new_file("alice", "full", 100), quota=Q100)
+        empty = new_file("alice", "empty", 0)
+        with pytest.raises(QuotaExceeded):
+            await catalog.add(empty, quota=Q100)
+        with pytest.raises(NotFound):
+            await catalog.get(empty.id, None)
+        await catalog.add(new_file("alice", "no quota", 0))  # no quota given: no limit
+
+    run(scenario)
+
+
+def test_the_file_count_quota_holds_alone_and_with_bytes(run: Runner) -> None:
+    async def scenario(catalog: Catalog) -> None:
+        three = Quota(max_files=3)
+        for i in range(3):
+            await catalog.add(new_file("alice", f"f{i}", 0), quota=three)
+        with pytest.raises(QuotaExceeded) as info:
+            await catalog.add(new_file("alice", "f3", 0), quota=three)
+        assert info.value.status == 413 and "files" in info.value.detail
+        both = Quota(max_bytes=10, max_files=5)
+        with pytest.raises(QuotaExceeded):  # 3 + 3 files > 5, though the bytes fit
+            await catalog.add_many([new_file("alice", f"g{i}", 1) for i in range(3)], quota=both)
+        fits = await catalog.add_many([new_file("alice", f"h{i}", 1) for i in range(2)], both)
+        assert len(fits) == 2
+        page = await catalog.list("alice", ListQuery(limit=100))
+        assert len(page.items) == 5
 
     run(scenario)
 
@@ -408,7 +443,7 @@ def test_concurrent_adds_over_the_quota_refuse_only_what_does_not_fit(run: Runne
     async def scenario(catalog: Catalog) -> None:
         files = [new_file("alice", f"q{i}", size=30) for i in range(6)]
         results = await asyncio.gather(
-            *(catalog.add(f, quota_bytes=100) for f in files), return_exceptions=True
+            *(catalog.add(f, quota=Q100) for f in files), return_exceptions=True
         )
         stored = [r for r in results if not isinstance(r, BaseException)]
         refused = [r for r in results if isinstance(r, BaseException)]
@@ -440,7 +475,7 @@ def test_a_refused_record_among_concurrent_adds_fails_alone(run: Runner) -> None
 def test_add_many_records_every_file_in_order(run: Runner) -> None:
     async def scenario(catalog: Catalog) -> None:
         files = [new_file("alice", f"part{i}.txt", size=10 + i) for i in range(5)]
-        records = await catalog.add_many(files, quota_bytes=None)
+        records = await catalog.add_many(files, quota=None)
         assert [(r.id, r.name, r.size) for r in records] == [(f.id, f.name, f.size) for f in files]
         for f in files:
             assert (await catalog.get(f.id, "alice")).sha256 == f.sha256
@@ -453,12 +488,12 @@ def test_add_many_over_the_quota_records_none(run: Runner) -> None:
         await catalog.add(new_file("alice", "old", 50))
         files = [new_file("alice", f"p{i}", 20) for i in range(3)]  # 50 + 60 > 100
         with pytest.raises(QuotaExceeded):
-            await catalog.add_many(files, quota_bytes=100)
+            await catalog.add_many(files, quota=Q100)
         for f in files:
             with pytest.raises(NotFound):
                 await catalog.get(f.id, "alice")
         assert await catalog.usage("alice") == 50
-        fits = await catalog.add_many(files[:2], quota_bytes=100)  # 50 + 40 fits
+        fits = await catalog.add_many(files[:2], quota=Q100)  # 50 + 40 fits
         assert len(fits) == 2
 
     run(scenario)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from filebay.catalog.quota import Quota
 from filebay.catalog.sql import SqlCatalog
 from filebay.catalog.sql_users import SqlDirectory
 from filebay.errors import LastAdmin, QuotaExceeded
@@ -22,6 +23,7 @@ from tests.catalog.helpers import new_file
 from tests.support import fresh_database
 
 Opener = Callable[[], Awaitable[SqlCatalog]]
+Q100 = Quota(max_bytes=100)
 ROUNDS = 12
 
 
@@ -126,7 +128,7 @@ def test_two_processes_recording_uploads_keep_the_quota(database_url: str) -> No
                 owner = "alice"
                 files = [new_file(owner, f"r{round_}-{i}", size=30) for i in range(8)]
                 results = await asyncio.gather(
-                    *((one if i % 2 else two).add(f, quota_bytes=100) for i, f in enumerate(files)),
+                    *((one if i % 2 else two).add(f, quota=Q100) for i, f in enumerate(files)),
                     return_exceptions=True,
                 )
                 stored = [r for r in results if not isinstance(r, BaseException)]

@@ -24,6 +24,9 @@ ADMIN_PASSWORD = "tus-admin-password-0123"
 PASSWORD = "tus-user-password-0123"
 MAX_UPLOAD = 32 * 1024 * 1024
 TINY_QUOTA = 1000
+#: How long a service trusts a checked token (and the quota it read with it) in these tests.
+REVOCATION_SECONDS = 1
+REVOCATION_WAIT = REVOCATION_SECONDS + 0.5
 
 # Every tus deployment: logins on, a known admin, a small maximum upload size.
 AUTH_ENV = {
@@ -31,6 +34,7 @@ AUTH_ENV = {
     "FILEBAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
     "FILEBAY_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
     "FILEBAY_LOG_LEVEL": "warning",
+    "FILEBAY_REVOCATION_SECONDS": str(REVOCATION_SECONDS),
 }
 
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from tests.tus.support import (
     MAX_UPLOAD,
     OFFSET_TYPE,
+    REVOCATION_WAIT,
     TINY_QUOTA,
     TUS,
     Site,
@@ -181,12 +183,28 @@ def _put(site: Site, user: str, name: str, size: int) -> str:
 
 
 def test_413_over_quota_at_the_end(site: Site) -> None:
-    """An upload that fit when it was created, but whose room another upload took meanwhile:
-    it is refused at its end, and nothing of it is kept."""
+    """An upload that fit when it was created, but no longer fits when it ends (an admin
+    lowered the quota meanwhile): it is refused at its end, and nothing of it is kept. Its
+    length was held all along: a plain upload could not take its room."""
     user = f"q{os.urandom(3).hex()}"
     site.add_user(user, quota_bytes=1000)
     resumable = site.create(700, user)
-    quick = _put(site, user, "quick.bin", 700)
+    with client() as c:
+        refused = c.put(
+            f"{site.deployment.upload}/api/upload/quick.bin",
+            content=os.urandom(700),
+            headers=site.auth(user),
+        )
+        assert refused.status_code == 413, refused.text
+        quick = _put(site, user, "quick.bin", 300)  # 700 held + 300 = the whole quota
+        lowered = c.patch(
+            f"{site.deployment.auth}/api/users/{user}",
+            json={"quota_bytes": 900},
+            headers=site.auth("admin"),
+        )
+        assert lowered.status_code == 200, lowered.text
+    # Services trust a checked token (and its quota) for FILEBAY_REVOCATION_SECONDS.
+    time.sleep(REVOCATION_WAIT)
     r = site.patch(resumable, 0, os.urandom(700), user)
     assert r.status_code == 413
     assert r.json()["code"] == "quota_exceeded"

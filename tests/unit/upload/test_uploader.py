@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from filebay.catalog.base import FileRecord, ListQuery, NewFile
+from filebay.catalog.quota import Quota
 from filebay.catalog.sql import SqlCatalog
 from filebay.errors import CatalogOutcomeUnknown, CatalogUnavailable
 from filebay.storage.local import LocalBlobStore
@@ -23,9 +24,7 @@ class FailingCatalog(SqlCatalog):
 
     error: Exception = CatalogUnavailable()
 
-    async def add_many(
-        self, news: list[NewFile], quota_bytes: int | None = None
-    ) -> list[FileRecord]:
+    async def add_many(self, news: list[NewFile], quota: Quota | None = None) -> list[FileRecord]:
         raise self.error
 
 
