@@ -6,8 +6,8 @@ from fastapi import FastAPI
 
 from auth_service import pages, routes
 from filebay.config import Service, Settings
-from filebay.web.app import build_app
-from filebay.web.state import Services
+from filebay.http.app import build_app
+from filebay.http.deps import Services
 from filebay.wiring import open_local
 
 ROUTERS = [routes.router, pages.router]

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from filebay.config import Settings
-from filebay.web.origins import browser_bases
-from filebay.web.state import AdminDep, PrincipalDep, SettingsDep, TemplatesDep
+from filebay.http.deps import AdminDep, PrincipalDep, SettingsDep, TemplatesDep
+from filebay.http.origins import browser_bases
 
 router = APIRouter(include_in_schema=False)
 

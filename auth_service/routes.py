@@ -21,8 +21,7 @@ from filebay.auth.passwords import hash_password
 from filebay.auth.secrets import new_api_token, secret_hash
 from filebay.catalog.users import UNSET, User
 from filebay.config import Settings
-from filebay.web.openapi import AUTHENTICATED, JSON_BODY, errors
-from filebay.web.state import (
+from filebay.http.deps import (
     AdminDep,
     CatalogDep,
     DirectoryDep,
@@ -32,6 +31,7 @@ from filebay.web.state import (
     StoreDep,
     get_services,
 )
+from filebay.http.openapi import AUTHENTICATED, JSON_BODY, errors
 
 router = APIRouter(tags=["auth"])
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from download_service import pages, routes, shares
 from filebay.config import Service, Settings
-from filebay.web.app import build_app
+from filebay.http.app import build_app
 from filebay.wiring import open_remote
 
 ROUTERS = [routes.router, shares.router, pages.router]

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from filebay.catalog.base import ListQuery
-from filebay.web.listing import list_query
-from filebay.web.pages import render_file_list
-from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, TemplatesDep
+from filebay.catalog.files import ListQuery
+from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, TemplatesDep
+from filebay.http.listing import list_query
+from filebay.http.pages import render_file_list
 
 router = APIRouter(include_in_schema=False)
 

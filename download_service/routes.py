@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from filebay.web.content import check_preconditions, content_response
-from filebay.web.openapi import AUTHENTICATED, content_responses, errors
-from filebay.web.presign import presigned_redirect
-from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
+from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, StoreDep
+from filebay.http.openapi import AUTHENTICATED, content_responses, errors
+from filebay.transfer.content import check_preconditions, content_response
+from filebay.transfer.presign import presigned_redirect
 
 router = APIRouter(prefix="/api/files", tags=["download"])
 

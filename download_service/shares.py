@@ -15,21 +15,10 @@ from filebay.auth.passwords import (
     verify_password,
 )
 from filebay.auth.secrets import secret_hash
-from filebay.catalog.base import FileRecord
+from filebay.catalog.files import FileRecord
 from filebay.catalog.shares import Share
 from filebay.errors import NotFound, TooManyAttempts
-from filebay.sharing import (
-    TICKET_SECONDS,
-    UNLOCK_SECONDS,
-    check_grant,
-    cookie_name,
-    issue_grant,
-)
-from filebay.web.content import check_preconditions, content_response
-from filebay.web.disposition import can_inline
-from filebay.web.openapi import content_responses
-from filebay.web.ranges import if_range_allows, not_modified, parse_range
-from filebay.web.state import (
+from filebay.http.deps import (
     CatalogDep,
     LimiterDep,
     SettingsDep,
@@ -37,6 +26,17 @@ from filebay.web.state import (
     StoreDep,
     TemplatesDep,
 )
+from filebay.http.openapi import content_responses
+from filebay.sharing import (
+    TICKET_SECONDS,
+    UNLOCK_SECONDS,
+    check_grant,
+    cookie_name,
+    issue_grant,
+)
+from filebay.transfer.content import check_preconditions, content_response
+from filebay.transfer.disposition import can_inline
+from filebay.transfer.ranges import if_range_allows, not_modified, parse_range
 
 router = APIRouter(tags=["shares"])
 

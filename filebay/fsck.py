@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from filebay.catalog.base import Catalog, FileRecord
-from filebay.catalog.deployment import SqlDeployment
+from filebay.catalog.files import Catalog, FileRecord
+from filebay.catalog.sql.deployment import SqlDeployment
 from filebay.catalog.uploads import UploadSessions
 from filebay.errors import BlobNotFound, NotFound
 from filebay.orphans import establish_identity, scan_orphans, sql_deployment

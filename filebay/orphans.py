@@ -22,9 +22,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from filebay.catalog.base import Catalog
-from filebay.catalog.deployment import SqlDeployment, head_revision
-from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.files import Catalog
+from filebay.catalog.sql.deployment import SqlDeployment, head_revision
+from filebay.catalog.sql.files import SqlCatalog
 from filebay.errors import FilebayError
 from filebay.ids import new_id
 from filebay.storage.base import BlobStat, BlobStore, Identified, Quarantining, Sweepable

@@ -12,13 +12,13 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-from filebay.catalog.base import ListQuery
+from filebay.catalog.files import ListQuery
 from filebay.errors import BlobNotFound, FilebayError, NotFound
+from filebay.http.deps import Services
 from filebay.observability.metrics import SWEPT, TUS_SESSIONS_OPEN
 from filebay.orphans import establish_identity, restore_named, scan_orphans, sql_deployment
 from filebay.storage.base import Sweepable
-from filebay.tus.service import TusService
-from filebay.web.state import Services
+from filebay.transfer.tus.service import TusService
 
 log = logging.getLogger("filebay.sweeper")
 

@@ -10,17 +10,17 @@ from filebay.auth.jwt import KeySource, LocalKeys, RemoteJwks
 from filebay.auth.keys import KeyRing
 from filebay.auth.passwords import hash_password, random_password
 from filebay.auth.principal import ADMIN
-from filebay.catalog.http import HttpCatalog
-from filebay.catalog.sql import SqlCatalog
-from filebay.catalog.sql_shares import SqlShares
-from filebay.catalog.sql_uploads import SqlUploads
-from filebay.catalog.sql_users import SqlDirectory
+from filebay.catalog.remote.client import HttpCatalog
+from filebay.catalog.sql.files import SqlCatalog
+from filebay.catalog.sql.shares import SqlShares
+from filebay.catalog.sql.uploads import SqlUploads
+from filebay.catalog.sql.users import SqlDirectory
 from filebay.catalog.users import Directory
 from filebay.config import Settings
 from filebay.errors import Conflict
+from filebay.http.deps import Services
 from filebay.orphans import establish_on_start
 from filebay.storage import open_blob_store
-from filebay.web.state import Services
 
 log = logging.getLogger("filebay")
 

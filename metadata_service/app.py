@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from filebay.config import Service, Settings
+from filebay.http.app import build_app
+from filebay.http.deps import Services
 from filebay.sweeper import sweep_forever
-from filebay.web.app import build_app
-from filebay.web.state import Services
 from filebay.wiring import open_local
 from metadata_service import internal, routes, shares
 

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from filebay.catalog.base import FileRecord, ListQuery, NewFile
+from filebay.catalog.files import FileRecord, ListQuery, NewFile
 from filebay.catalog.quota import Quota
 from filebay.catalog.uploads import UploadSession
 from filebay.errors import BadRequest, CatalogUnavailable, Unauthorized
+from filebay.http.deps import CatalogDep, DirectoryDep, SharesDep, UploadsDep, get_services
+from filebay.http.listing import list_query
 from filebay.orphans import readiness, sql_deployment
-from filebay.web.listing import list_query
-from filebay.web.state import CatalogDep, DirectoryDep, SharesDep, UploadsDep, get_services
 
 
 async def require_service_token(

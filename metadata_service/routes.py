@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
-from filebay.catalog.base import ListQuery
+from filebay.catalog.files import ListQuery
 from filebay.errors import BlobNotFound
+from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, StoreDep
+from filebay.http.listing import list_query
+from filebay.http.openapi import AUTHENTICATED, JSON_BODY, errors
+from filebay.http.records import record_json
 from filebay.names import validate_new_name
-from filebay.web.listing import list_query
-from filebay.web.openapi import AUTHENTICATED, JSON_BODY, errors
-from filebay.web.records import record_json
-from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 

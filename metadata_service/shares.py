@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 from filebay.auth.passwords import MAX_PASSWORD_LENGTH
 from filebay.auth.secrets import secret_hash
 from filebay.catalog.shares import Share
+from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, SharesDep
+from filebay.http.openapi import AUTHENTICATED, JSON_BODY, errors
 from filebay.ids import is_valid_id
 from filebay.sharing import MAX_EXPIRES_IN, create_share
-from filebay.web.openapi import AUTHENTICATED, JSON_BODY, errors
-from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, SharesDep
 
 router = APIRouter(tags=["shares"])
 

@@ -45,7 +45,7 @@ class ServerProcess:
 
     def start(self, wait: bool = True) -> ServerProcess:
         cmd = [
-            sys.executable, "-m", "filebay", "serve",
+            sys.executable, "-m", "filebay_server", "serve",
             "--service", self.service, "--port", str(self.port), "--data-dir", str(self.data_dir),
         ]  # fmt: skip
         env = {**os.environ, **self.env}

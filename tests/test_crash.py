@@ -52,7 +52,7 @@ def server(data_dir: Path, tmp_path: Path) -> Iterator[Deployment]:
 
 def fsck(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "filebay", "fsck", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "filebay_server", "fsck", "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from filebay.config import Service, Settings
-from filebay.web.app import build_app
+from filebay.http.app import build_app
 from filebay.wiring import open_remote
 from upload_service import pages, routes, tus
 

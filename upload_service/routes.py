@@ -10,12 +10,12 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from filebay.errors import BadRequest, ClientGone, TooLarge
+from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_services
+from filebay.http.limits import paced
+from filebay.http.openapi import AUTHENTICATED, errors
+from filebay.http.records import record_json
 from filebay.observability.metrics import BYTES_UPLOADED, UPLOADS_IN_PROGRESS
-from filebay.upload.service import Uploader
-from filebay.web.limits import paced
-from filebay.web.openapi import AUTHENTICATED, errors
-from filebay.web.records import record_json
-from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_services
+from filebay.transfer.uploader import Uploader
 
 router = APIRouter(prefix="/api", tags=["upload"])
 

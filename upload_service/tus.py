@@ -8,7 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from filebay.errors import BadRequest, TooLarge, UnsupportedMediaType, UnsupportedVersion
-from filebay.tus.headers import (
+from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, StoreDep, UploadsDep
+from filebay.http.openapi import AUTHENTICATED, errors
+from filebay.transfer.ranges import http_date
+from filebay.transfer.tus.headers import (
     CHECKSUM_ALGORITHMS,
     EXTENSIONS,
     OFFSET_CONTENT_TYPE,
@@ -18,10 +21,7 @@ from filebay.tus.headers import (
     parse_length,
     parse_metadata,
 )
-from filebay.tus.service import Progress, TusService
-from filebay.web.openapi import AUTHENTICATED, errors
-from filebay.web.ranges import http_date
-from filebay.web.state import CatalogDep, PrincipalDep, SettingsDep, StoreDep, UploadsDep
+from filebay.transfer.tus.service import Progress, TusService
 from upload_service.routes import request_body
 
 router = APIRouter(prefix="/api/tus", tags=["tus"])

@@ -18,7 +18,7 @@ from filebay.auth.passwords import (
     verify_password,
 )
 from filebay.auth.secrets import new_session_id, secret_hash
-from filebay.catalog.base import Catalog, ListQuery
+from filebay.catalog.files import Catalog, ListQuery
 from filebay.catalog.users import ROLES, UNSET, Directory, User
 from filebay.config import Settings
 from filebay.errors import BadRequest, NotFound, TooManyAttempts, Unauthorized

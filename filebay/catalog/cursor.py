@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from filebay.catalog.base import SortKey
+from filebay.catalog.files import SortKey
 from filebay.errors import InvalidCursor
 from filebay.ids import is_valid_id
 

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import uvicorn
 
-from filebay.app import create_app
 from filebay.config import Settings
+from filebay.http.deps import get_store
 from filebay.storage.local import LocalBlobStore, LocalBlobWriter, _Appender
-from filebay.web.state import get_store
+from filebay_server.app import create_app
 from tests.api.support import (
     Part,
     blob_files,
@@ -42,7 +42,7 @@ QUICK = 5.0  # seconds: "503 within a few seconds", never a hang
 
 def fsck(data_dir: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "filebay", "fsck", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "filebay_server", "fsck", "--data-dir", str(data_dir),
          "--database-url", database_url, "--grace-seconds", "0", *args],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

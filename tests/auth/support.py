@@ -226,9 +226,9 @@ class Portal(PortalBase):
         return env
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """``python -m filebay <args>`` against this deployment's data."""
+        """``python -m filebay_server <args>`` against this deployment's data."""
         return subprocess.run(
-            [sys.executable, "-m", "filebay", *args],
+            [sys.executable, "-m", "filebay_server", *args],
             env=self.cli_env(),
             input=stdin,
             capture_output=True,

@@ -49,7 +49,7 @@ FILE_DATA = b"the owner's file\n" * 10
 
 def declared_routes(service: Service) -> set[tuple[str, str]]:
     """(method, path) of every route the service's app declares (no server needed)."""
-    from filebay.app import create_app
+    from filebay_server.app import create_app
 
     def walk(routes: list[Any]) -> list[Any]:
         out = []

@@ -90,7 +90,7 @@ def _serve_env(data_dir: Path) -> dict[str, str]:
 
 
 def _serve(port: int, *flags: str) -> list[str]:
-    return [sys.executable, "-m", "filebay", "serve", "--port", str(port), *flags]
+    return [sys.executable, "-m", "filebay_server", "serve", "--port", str(port), *flags]
 
 
 def test_auth_off_refuses_a_public_address(tmp_path: Path) -> None:

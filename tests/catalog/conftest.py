@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from filebay.catalog.base import Catalog
-from filebay.catalog.http import HttpCatalog
-from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.files import Catalog
+from filebay.catalog.remote.client import HttpCatalog
+from filebay.catalog.sql.files import SqlCatalog
 from filebay.secrets import load_or_create_secret
 from tests.catalog.helpers import MetadataServer, Runner, Scenario
 from tests.servers import ServerProcess, free_port

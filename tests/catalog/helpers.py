@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from filebay.catalog.base import Catalog, NewFile
+from filebay.catalog.files import Catalog, NewFile
 from filebay.ids import new_id
 
 Scenario = Callable[[Catalog], Awaitable[None]]

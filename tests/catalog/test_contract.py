@@ -1,4 +1,4 @@
-"""The Catalog contract (filebay.catalog.base), run against every implementation.
+"""The Catalog contract (filebay.catalog.files), run against every implementation.
 
 Every test gets an empty catalog from the ``run`` fixture: SqlCatalog on SQLite and on
 PostgreSQL, and HttpCatalog talking to a real metadata service.
@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from filebay.catalog.base import Catalog, FileRecord, ListQuery, NewFile, SortKey
 from filebay.catalog.cursor import Cursor, encode_cursor
+from filebay.catalog.files import Catalog, FileRecord, ListQuery, NewFile, SortKey
 from filebay.catalog.quota import Quota
 from filebay.errors import InvalidCursor, NotFound, QuotaExceeded
 from filebay.ids import new_id

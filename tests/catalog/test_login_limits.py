@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from filebay.catalog.http import INTERNAL, HttpCatalog
-from filebay.catalog.sql import SqlCatalog
-from filebay.catalog.sql_users import SqlDirectory
+from filebay.catalog.remote.client import INTERNAL, HttpCatalog
+from filebay.catalog.sql.files import SqlCatalog
+from filebay.catalog.sql.users import SqlDirectory
 from filebay.catalog.users import LoginLimiter
 from tests.catalog.helpers import MetadataServer
 

@@ -16,7 +16,7 @@ from tests.support import fresh_database
 STARTERS = 4
 OPEN = """
 import asyncio, sys
-from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.sql.files import SqlCatalog
 async def main():
     catalog = await SqlCatalog.open(sys.argv[1])
     await catalog.close()

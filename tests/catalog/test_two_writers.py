@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from filebay.catalog.quota import Quota
-from filebay.catalog.sql import SqlCatalog
-from filebay.catalog.sql_users import SqlDirectory
+from filebay.catalog.sql.files import SqlCatalog
+from filebay.catalog.sql.users import SqlDirectory
 from filebay.errors import LastAdmin, QuotaExceeded
 from tests.catalog.helpers import new_file
 from tests.support import fresh_database

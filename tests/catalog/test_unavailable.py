@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from filebay.catalog.base import Catalog, ListQuery
-from filebay.catalog.http import HttpCatalog
-from filebay.catalog.sql import SqlCatalog, create_engine
+from filebay.catalog.files import Catalog, ListQuery
+from filebay.catalog.remote.client import HttpCatalog
+from filebay.catalog.sql.files import SqlCatalog, create_engine
 from filebay.errors import CatalogUnavailable
 from filebay.ids import new_id
 from tests.catalog.helpers import MetadataServer, new_file

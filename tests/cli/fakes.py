@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from filebay.tus.headers import metadata_text, parse_metadata
+from filebay.transfer.tus.headers import metadata_text, parse_metadata
 
 SERVER = "http://files.test"
 

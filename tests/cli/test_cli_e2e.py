@@ -33,7 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
 
 @dataclass
 class Cli:
-    """Runs ``python -m filebay`` with its own home (config dir) and working folder."""
+    """Runs ``python -m filebay_server`` with its own home (config dir) and working folder."""
 
     home: Path
     cwd: Path
@@ -54,7 +54,7 @@ class Cli:
         return env
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "filebay", *args]
+        return [sys.executable, "-m", "filebay_server", *args]
 
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from filebay.cli.client_config import (
+from filebay.client.config import (
     Credentials,
     config_dir,
     delete_credentials,
@@ -17,7 +17,7 @@ from filebay.cli.client_config import (
     resolve_connection,
     save_credentials,
 )
-from filebay.cli.http_client import CliError
+from filebay.client.http import CliError
 from filebay.config import DEFAULT_SERVER_URL, ClientSettings
 
 STORED = Credentials(server="http://stored.test:8000", token="stored-token", token_id="t1")

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from filebay.cli.downloader import Download, destination, part_path, safe_filename
-from filebay.cli.http_client import ApiError, CliError
-from filebay.cli.pacing import Backoff
+from filebay.client.downloader import Download, destination, part_path, safe_filename
+from filebay.client.http import ApiError, CliError
+from filebay.client.pacing import Backoff
 from tests.cli.fakes import SERVER, FakeContent
 
 SIZE = 300_000

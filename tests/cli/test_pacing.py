@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from filebay.cli.http_client import CliError
-from filebay.cli.pacing import Backoff, RateLimiter, parse_rate
+from filebay.client.http import CliError
+from filebay.client.pacing import Backoff, RateLimiter, parse_rate
 
 
 def test_backoff_doubles_from_half_a_second_up_to_thirty() -> None:

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from filebay.cli.progress import TransferProgress
+from filebay.client.progress import TransferProgress
 
 
 def _console() -> Console:

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from filebay.cli.http_client import CliError
-from filebay.cli.tus_client import (
+from filebay.client.http import CliError
+from filebay.client.tus import (
     TryAgain,
     UploadGone,
     checksum_header,
@@ -20,7 +20,7 @@ from filebay.cli.tus_client import (
     upload_id,
     upload_offset,
 )
-from filebay.tus.headers import parse_checksum, parse_metadata
+from filebay.transfer.tus.headers import parse_checksum, parse_metadata
 
 
 def test_metadata_is_base64_pairs_the_server_parses() -> None:

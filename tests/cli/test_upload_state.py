@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from filebay.cli.upload_state import MAX_AGE_SECONDS, FileKey, UploadState
+from filebay.client.upload_state import MAX_AGE_SECONDS, FileKey, UploadState
 
 SERVER = "http://files.test"
 

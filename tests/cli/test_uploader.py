@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from filebay.cli.http_client import ApiError, CliError
-from filebay.cli.pacing import Backoff
-from filebay.cli.upload_state import FileKey, UploadState
-from filebay.cli.uploader import PIECE_SIZE, FileUploader, UploadOptions
+from filebay.client.http import ApiError, CliError
+from filebay.client.pacing import Backoff
+from filebay.client.upload_state import FileKey, UploadState
+from filebay.client.uploader import PIECE_SIZE, FileUploader, UploadOptions
 from tests.cli.fakes import SERVER, FakeTus
 
 KIB = 1024

@@ -26,9 +26,9 @@ import pytest
 import typer.main
 import yaml
 
-from filebay.app import create_app
-from filebay.cli.main import app as cli_app
 from filebay.config import DEFAULT_PORTS, Service, Settings
+from filebay_server.app import create_app
+from filebay_server.cli import app as cli_app
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -173,7 +173,7 @@ def test_compose_runs_the_four_services_from_one_image() -> None:
 def test_every_command_is_filebay_serve_with_a_service_on_its_default_port(shape: str) -> None:
     entrypoint = exec_form(instructions(dockerfile_stages()[-1], "ENTRYPOINT")[-1])
     assert entrypoint == ["filebay", "serve"]
-    assert pyproject()["project"]["scripts"]["filebay"] == "filebay.cli.main:main"
+    assert pyproject()["project"]["scripts"]["filebay"] == "filebay_server.cli:main"
     serve = typer.main.get_command(cli_app).commands["serve"]  # type: ignore[attr-defined]
     for name, svc in filebay_services(shapes()[shape]).items():
         args = svc["command"]

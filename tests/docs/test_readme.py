@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer.main
 
-from filebay.cli.main import app, main  # noqa: F401  (main registers the sub-commands)
 from filebay.config import Settings
+from filebay_server.cli import app, main  # noqa: F401  (main registers the sub-commands)
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -22,7 +22,8 @@ def test_every_setting_is_in_the_readme() -> None:
 
 
 def test_every_command_is_in_the_readme() -> None:
-    from filebay.cli import commands, users
+    from filebay.client import commands
+    from filebay_server import users
 
     commands.register(app)
     if not any(group.name == "user" for group in app.registered_groups):

@@ -148,7 +148,7 @@ def tree(root: Path) -> set[Path]:
 
 
 def fsck(portal: Portal, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "filebay", "fsck", "--grace-seconds", "0", *args]
+    cmd = [sys.executable, "-m", "filebay_server", "fsck", "--grace-seconds", "0", *args]
     return subprocess.run(cmd, env=portal.cli_env(), capture_output=True, text=True, timeout=120)
 
 

@@ -43,7 +43,7 @@ def quarantined(data_dir: Path) -> set[str]:
 
 def fsck(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "filebay", "fsck", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "filebay_server", "fsck", "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -12,7 +12,7 @@ from tests.s3.moto import MIB, MotoServer, multipart_uploads, new_bucket, s3_cli
 
 SIZE = 200 * MIB
 PART_SIZE = 8 * MIB
-CHUNK = MIB  # what the upload path hands the writer (filebay.upload.ingest.FLUSH_BYTES)
+CHUNK = MIB  # what the upload path hands the writer (filebay.transfer.ingest.FLUSH_BYTES)
 
 
 def test_a_200_mib_write_with_8_mib_parts_stays_under_64_mib(moto: MotoServer) -> None:

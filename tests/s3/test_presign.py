@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from filebay.web.disposition import content_disposition
+from filebay.transfer.disposition import content_disposition
 from tests.s3.moto import MotoServer, new_bucket, s3_env
 from tests.s3.support import client, sha256
 from tests.servers import running

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from tusclient.client import TusClient
 
-from filebay.tus.service import LEASE_SECONDS
+from filebay.transfer.tus.service import LEASE_SECONDS
 from tests.tus import jsclient
 from tests.tus.support import (
     OFFSET_TYPE,

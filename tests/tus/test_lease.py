@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from filebay.catalog.base import ListQuery
-from filebay.catalog.models import UploadRow
-from filebay.catalog.sql import SqlCatalog
-from filebay.catalog.sql_uploads import SqlUploads
+from filebay.catalog.files import ListQuery
+from filebay.catalog.sql.files import SqlCatalog
+from filebay.catalog.sql.models import UploadRow
+from filebay.catalog.sql.uploads import SqlUploads
 from filebay.errors import ClientGone, UploadLocked
 from filebay.storage.local import LocalBlobStore
-from filebay.tus import service
-from filebay.tus.service import TusService
+from filebay.transfer.tus import service
+from filebay.transfer.tus.service import TusService
 
 LENGTH = 20
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from filebay.cli.main import app
 from filebay.config import Settings
+from filebay_server.cli import app
 
 PASSWORDS = ("db-password-1", "s3-password-2", "service-token-3", "admin-password-4")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from filebay.catalog.base import FileRecord, NewFile
-from filebay.catalog.deployment import SqlDeployment
-from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.files import FileRecord, NewFile
+from filebay.catalog.sql.deployment import SqlDeployment
+from filebay.catalog.sql.files import SqlCatalog
 from filebay.errors import BlobNotFound, NotFound
 from filebay.fsck import Finding, Report, run_fsck
 from filebay.ids import new_id

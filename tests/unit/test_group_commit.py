@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from filebay.catalog.engine import GroupCommit, SessionRunner
+from filebay.catalog.sql.engine import GroupCommit, SessionRunner
 
 
 class DatabaseRefused(Exception):

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from filebay.catalog.base import NewFile
-from filebay.catalog.deployment import SqlDeployment
-from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.files import NewFile
+from filebay.catalog.sql.deployment import SqlDeployment
+from filebay.catalog.sql.files import SqlCatalog
 from filebay.config import Settings
 from filebay.fsck import run_fsck
 from filebay.ids import new_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from filebay.catalog.base import FileRecord
+from filebay.catalog.files import FileRecord
 
 
 def test_to_json_has_every_field_and_utc_times() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from filebay.catalog.base import NewFile
+from filebay.catalog.files import NewFile
 from filebay.config import Settings
 from filebay.errors import BlobNotFound, Conflict
 from filebay.ids import new_id

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from filebay.catalog.base import SortKey
 from filebay.catalog.cursor import Cursor, CursorValue, decode_cursor, encode_cursor
+from filebay.catalog.files import SortKey
 from filebay.errors import InvalidCursor
 from filebay.ids import new_id
 

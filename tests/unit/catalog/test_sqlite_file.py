@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.sql.files import SqlCatalog
 
 
 def _mode(path: Path) -> int:

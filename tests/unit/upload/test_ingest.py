@@ -1,4 +1,4 @@
-"""filebay.upload.ingest: count, limit, hash and publish an upload, or leave nothing."""
+"""filebay.transfer.ingest: count, limit, hash and publish an upload, or leave nothing."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filebay.transfer import ingest as ingest_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from filebay.errors import BlobNotFound, StorageFull, TooLarge
 from filebay.storage.local import LocalBlobStore
-from filebay.upload import ingest as ingest_module
-from filebay.upload.ingest import BlobIngest, StoredBlob
+from filebay.transfer.ingest import BlobIngest, StoredBlob
 
 MIB = 1024 * 1024
 

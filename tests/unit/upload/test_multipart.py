@@ -1,4 +1,4 @@
-"""filebay.upload.multipart: a streaming multipart reader that refuses hostile bodies."""
+"""filebay.transfer.multipart: a streaming multipart reader that refuses hostile bodies."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from filebay.errors import MalformedUpload
-from filebay.upload.multipart import (
+from filebay.transfer.multipart import (
     MAX_HEADER_BYTES,
     MAX_PARTS,
     Event,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from filebay.catalog.base import FileRecord, ListQuery, NewFile
+from filebay.catalog.files import FileRecord, ListQuery, NewFile
 from filebay.catalog.quota import Quota
-from filebay.catalog.sql import SqlCatalog
+from filebay.catalog.sql.files import SqlCatalog
 from filebay.errors import CatalogOutcomeUnknown, CatalogUnavailable
 from filebay.storage.local import LocalBlobStore
-from filebay.upload.service import Uploader
+from filebay.transfer.uploader import Uploader
 from tests.api.support import Part, multipart_body, multipart_type
 
 PARTS = [Part("file", b"first file", filename=b"a.txt"), Part("file", b"second", filename=b"b")]

@@ -1,4 +1,4 @@
-"""filebay.web.disposition: RFC 6266 Content-Disposition and the inline allow-list."""
+"""filebay.transfer.disposition: RFC 6266 Content-Disposition and the inline allow-list."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from filebay.web.disposition import ascii_fallback, can_inline, content_disposition
+from filebay.transfer.disposition import ascii_fallback, can_inline, content_disposition
 
 HEADER = re.compile(
     r"(?P<kind>attachment|inline); filename=\"(?P<fallback>[^\"\\]*)\"; "

@@ -1,4 +1,4 @@
-"""filebay.web.protocol: the size of a request's head, counted as its bytes arrive.
+"""filebay.http.protocol: the size of a request's head, counted as its bytes arrive.
 
 The protocol runs on a fake transport with a small ASGI app that reads each body and
 answers 200 with what it saw, so every test sees exactly which requests got through."""
@@ -14,7 +14,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from filebay.web.protocol import HeadDeadlineProtocol
+from filebay.http.protocol import HeadDeadlineProtocol
 
 MAX_BYTES = 1024
 MAX_COUNT = 10

@@ -1,4 +1,4 @@
-"""filebay.web.ranges: Range, If-None-Match and If-Range as RFC 9110 defines them."""
+"""filebay.transfer.ranges: Range, If-None-Match and If-Range as RFC 9110 defines them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from filebay.errors import RangeNotSatisfiable
-from filebay.web.ranges import (
+from filebay.transfer.ranges import (
     http_date,
     if_range_allows,
     not_modified,
