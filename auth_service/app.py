@@ -7,13 +7,13 @@ from fastapi import FastAPI
 from auth_service import pages, routes
 from filebay.config import Service, Settings
 from filebay.http.app import build_app
-from filebay.http.deps import Services
+from filebay.runtime import Runtime
 from filebay.wiring import open_local
 
 ROUTERS = [routes.router, pages.router]
 
 
-async def open_auth(settings: Settings) -> Services:
+async def open_auth(settings: Settings) -> Runtime:
     return await open_local(settings, signs=True)
 
 

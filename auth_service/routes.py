@@ -29,7 +29,7 @@ from filebay.http.deps import (
     PrincipalDep,
     SettingsDep,
     StoreDep,
-    get_services,
+    get_runtime,
 )
 from filebay.http.openapi import AUTHENTICATED, JSON_BODY, errors
 
@@ -144,7 +144,7 @@ async def logout(
 ) -> Response:
     if principal.session_id is not None:
         await directory.delete_session(secret_hash(principal.session_id))
-        get_services(request).authenticator.forget(f"s:{principal.username}:")
+        get_runtime(request).authenticator.forget(f"s:{principal.username}:")
     response = Response(status_code=204)
     for name in (SESSION_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/", secure=settings.cookie_secure, samesite="lax")
@@ -203,7 +203,7 @@ async def delete_token(
     request: Request, token_id: str, principal: PrincipalDep, directory: DirectoryDep
 ) -> Response:
     await directory.delete_api_token(token_id, principal.username)
-    get_services(request).authenticator.forget("t:")
+    get_runtime(request).authenticator.forget("t:")
     return Response(status_code=204)
 
 
@@ -254,7 +254,7 @@ async def patch_user(
         quota_files=body.quota_files if "quota_files" in given else UNSET,
         disabled=body.disabled,
     )
-    get_services(request).authenticator.forget()
+    get_runtime(request).authenticator.forget()
     return _public_user(user)
 
 
@@ -282,7 +282,7 @@ async def delete_user_token(
     request: Request, username: str, token_id: str, _admin: AdminDep, directory: DirectoryDep
 ) -> Response:
     await directory.delete_api_token(token_id, username)
-    get_services(request).authenticator.forget("t:")
+    get_runtime(request).authenticator.forget("t:")
     return Response(status_code=204)
 
 
@@ -296,7 +296,7 @@ async def delete_user_tokens(
 ) -> dict[str, int]:
     await directory.get_user(username)
     revoked = await directory.delete_api_tokens(username)
-    get_services(request).authenticator.forget("t:")
+    get_runtime(request).authenticator.forget("t:")
     return {"revoked": revoked}
 
 
@@ -316,5 +316,5 @@ async def delete_user(
     store: StoreDep,
 ) -> Response:
     await delete_account(directory, catalog, store, username)
-    get_services(request).authenticator.forget()
+    get_runtime(request).authenticator.forget()
     return Response(status_code=204)

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     service_token: SecretStr | None = Field(
         None, description="Shared secret between services; generated into the data dir if unset."
     )
+    share_cookie_key: SecretStr | None = Field(
+        None,
+        description="Signs the cookies of share links (an unlocked password, a started "
+        "download); generated into the data dir if unset. Every download replica needs the same.",
+    )
     tus_expiry_seconds: int = Field(
         24 * 3600,
         description="An unfinished resumable upload expires this long after its last write.",
@@ -184,6 +189,12 @@ class Settings(BaseSettings):
     def _blank_is_default(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("share_cookie_key", mode="before")
+    @classmethod
+    def _blank_key_is_unset(cls, value: Any) -> Any:
+        # An empty key would sign every cookie with nothing: generate one instead.
+        return value or None
+
     @property
     def effective_port(self) -> int:
         return self.port if self.port is not None else DEFAULT_PORTS[self.service]
@@ -201,6 +212,14 @@ class Settings(BaseSettings):
         from filebay.secrets import load_or_create_secret
 
         return load_or_create_secret(self.data_dir / "service_token")
+
+    def resolved_share_cookie_key(self) -> str:
+        """The key of share-link cookies: configured, or kept in the (shared) data dir."""
+        if self.share_cookie_key is not None:
+            return self.share_cookie_key.get_secret_value()
+        from filebay.secrets import load_or_create_secret
+
+        return load_or_create_secret(self.data_dir / "share_cookie_key")
 
     def as_environment(self) -> dict[str, str]:
         """These settings as ``FILEBAY_*`` variables (for worker processes)."""

@@ -16,11 +16,12 @@ from filebay.catalog.sql.shares import SqlShares
 from filebay.catalog.sql.uploads import SqlUploads
 from filebay.catalog.sql.users import SqlDirectory
 from filebay.catalog.users import Directory
-from filebay.config import Settings
+from filebay.config import Service, Settings
 from filebay.errors import Conflict
-from filebay.http.deps import Services
-from filebay.orphans import establish_on_start
+from filebay.runtime import Runtime
+from filebay.sharing.grants import ShareGrants
 from filebay.storage import open_blob_store
+from filebay.upkeep.identity import establish_on_start
 
 log = logging.getLogger("filebay")
 
@@ -54,7 +55,15 @@ def _remote_keys(settings: Settings) -> KeySource:
     return RemoteJwks(settings.auth_internal_url or settings.auth_url or DEFAULT_AUTH_URL)
 
 
-async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = False) -> Services:
+def share_grants(settings: Settings) -> ShareGrants | None:
+    """The key of share-link cookies, where ``/s/{token}`` is served: only there is it read
+    (or generated into the data dir)."""
+    if settings.service in (Service.all, Service.download):
+        return ShareGrants.from_settings(settings)
+    return None
+
+
+async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = False) -> Runtime:
     """The database is here: all-in-one, auth and metadata services."""
     catalog = await SqlCatalog.open(settings.effective_database_url)
     try:
@@ -69,22 +78,23 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
     if signs:
         await ensure_admin(directory, settings)
     await establish_on_start(catalog, store)
-    return Services(
+    return Runtime(
         settings=settings,
         catalog=catalog,
         store=store,
         authenticator=Authenticator(directory, keys, settings.revocation_seconds),
         uploads=SqlUploads(catalog.engine),
         share_lookup=shares,
-        limiter=directory,
+        login_limiter=directory,
         shares=shares,
         directory=directory,
         keyring=ring,
+        share_grants=share_grants(settings),
         closers=[close_store, catalog.close],
     )
 
 
-async def open_remote(settings: Settings) -> Services:
+async def open_remote(settings: Settings) -> Runtime:
     """Upload and download: the catalog is the metadata service, keys come from auth."""
     store, close_store = await open_blob_store(settings)
     catalog = HttpCatalog(
@@ -92,13 +102,14 @@ async def open_remote(settings: Settings) -> Services:
         settings.resolved_service_token(),
         timeout=settings.catalog_timeout,
     )
-    return Services(
+    return Runtime(
         settings=settings,
         catalog=catalog,
         store=store,
         authenticator=Authenticator(catalog, _remote_keys(settings), settings.revocation_seconds),
         uploads=catalog,
         share_lookup=catalog,
-        limiter=catalog,
+        login_limiter=catalog,
+        share_grants=share_grants(settings),
         closers=[close_store, catalog.close],
     )

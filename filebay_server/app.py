@@ -40,9 +40,10 @@ def _all_in_one(settings: Settings) -> FastAPI:
     from auth_service.app import ROUTERS as AUTH
     from auth_service.app import open_auth
     from download_service.app import ROUTERS as DOWNLOAD
-    from filebay.sweeper import sweep_forever
+    from filebay.upkeep.sweeper import sweep_forever
     from metadata_service import routes as metadata_routes
     from metadata_service import shares as metadata_shares
+    from upload_service.app import EDGE as UPLOAD_EDGE
     from upload_service.app import ROUTERS as UPLOAD
 
     return build_app(
@@ -53,6 +54,7 @@ def _all_in_one(settings: Settings) -> FastAPI:
         ),
         open_services=open_auth,
         background=[sweep_forever],
+        hooks=[UPLOAD_EDGE],
     )
 
 

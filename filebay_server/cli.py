@@ -6,7 +6,6 @@ import asyncio
 import ipaddress
 import json
 import os
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -172,14 +171,11 @@ def fsck(
     """Check catalog against blob store. Exit 0 clean, 1 damage or unrepaired leftovers."""
     from filebay.catalog.sql.files import SqlCatalog
     from filebay.catalog.sql.uploads import SqlUploads
-    from filebay.fsck import run_fsck
-    from filebay.orphans import restore_all
     from filebay.storage import open_blob_store
+    from filebay.upkeep.orphans import restore_all
+    from filebay.upkeep.scanner import FSCK, Check, Policy, Sources, scan
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    grace = timedelta(
-        seconds=grace_seconds if grace_seconds is not None else settings.temp_grace_seconds
-    )
 
     if restore_quarantine:
 
@@ -198,15 +194,11 @@ def fsck(
         catalog = await SqlCatalog.open(settings.effective_database_url)
         store, close_store = await open_blob_store(settings)
         try:
-            return await run_fsck(
-                catalog,
-                store,
-                verify=verify,
+            return await scan(
+                Sources(catalog, store, uploads=SqlUploads(catalog.engine)),
+                (FSCK | Check.VERIFY) if verify else FSCK,
                 repair=repair,
-                grace=grace,
-                uploads=SqlUploads(catalog.engine),
-                quarantine_for=timedelta(seconds=settings.orphan_quarantine_seconds),
-                ratio=settings.orphan_guard_ratio,
+                policy=Policy.of(settings, grace_seconds=grace_seconds),
             )
         finally:
             await close_store()

@@ -6,13 +6,13 @@ from fastapi import FastAPI
 
 from filebay.config import Service, Settings
 from filebay.http.app import build_app
-from filebay.http.deps import Services
-from filebay.sweeper import sweep_forever
+from filebay.runtime import Runtime
+from filebay.upkeep.sweeper import sweep_forever
 from filebay.wiring import open_local
 from metadata_service import internal, routes, shares
 
 
-async def open_metadata(settings: Settings) -> Services:
+async def open_metadata(settings: Settings) -> Runtime:
     return await open_local(settings, signs=False)
 
 

@@ -8,12 +8,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from filebay.auth.passwords import MAX_PASSWORD_LENGTH
-from filebay.auth.secrets import secret_hash
 from filebay.catalog.shares import Share
 from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, SharesDep
 from filebay.http.openapi import AUTHENTICATED, JSON_BODY, errors
-from filebay.ids import is_valid_id
-from filebay.sharing import MAX_EXPIRES_IN, create_share
+from filebay.sharing.links import MAX_EXPIRES_IN, create_share, link_path, revoke_share
 
 router = APIRouter(tags=["shares"])
 
@@ -24,7 +22,7 @@ class NewShare(BaseModel):
     max_downloads: int | None = Field(None, ge=1, le=1_000_000)
 
 
-def _public(share: Share, now_usable: bool | None = None) -> dict[str, Any]:
+def _public(share: Share) -> dict[str, Any]:
     # Never the password hash; the token itself is only in the creation answer.
     return {
         "id": share.id,
@@ -37,8 +35,8 @@ def _public(share: Share, now_usable: bool | None = None) -> dict[str, Any]:
     }
 
 
-def _share_url(settings: Any, token: str) -> str:
-    return f"{(settings.download_url or '').rstrip('/')}/s/{token}"
+def _share_url(download_url: str | None, token: str) -> str:
+    return f"{(download_url or '').rstrip('/')}{link_path(token)}"
 
 
 @router.post(
@@ -64,7 +62,7 @@ async def create(
         password=body.password,
         max_downloads=body.max_downloads,
     )
-    return {**_public(share), "token": token, "url": _share_url(settings, token)}
+    return {**_public(share), "token": token, "url": _share_url(settings.download_url, token)}
 
 
 @router.get(
@@ -88,6 +86,5 @@ async def list_(
 )
 async def revoke(token: str, shares: SharesDep, principal: PrincipalDep) -> Response:
     """``token`` is the link's token or its ``id``."""
-    share_id = token if is_valid_id(token) else ""
-    await shares.delete_share(secret_hash(token), share_id, principal.scope)
+    await revoke_share(shares, token, principal.scope)
     return Response(status_code=204)

@@ -1,21 +1,31 @@
-"""Fixtures: real servers in both shapes, and fresh PostgreSQL databases."""
+"""Fixtures: real servers in both shapes, fresh PostgreSQL databases, the harness's client."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.servers import Deployment, running_single_user
-from tests.support import fresh_database
+from tests.harness.database import fresh_database
+from tests.harness.http import client
+from tests.harness.servers import Deployment, running_single_user
+from tests.s3.moto import MotoServer, aws_credentials, moto_server
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    """The harness's client: it keeps no cookies, and any 5xx answer fails the test."""
+    with client() as c:
+        yield c
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database on the machine's server, shared by the session's
     single-user deployments, dropped afterwards. Suites with logins make their own beside
-    it (``tests.support.fresh_database``): a first start must find no users."""
+    it (``tests.harness.database.fresh_database``): a first start must find no users."""
     with fresh_database("filebay_test") as url:
         yield url
 
@@ -29,8 +39,8 @@ def fresh_pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def catalog_pg_url() -> Iterator[str]:
-    """A PostgreSQL database for the catalog contract suite alone (it empties the tables
-    before each test), dropped afterwards."""
+    """A PostgreSQL database for the contract suites alone (tests/contract: they empty the
+    tables before each test), dropped afterwards."""
     with fresh_database("filebay_catalog") as url:
         yield url
 
@@ -39,9 +49,17 @@ def catalog_pg_url() -> Iterator[str]:
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_url: str
 ) -> Iterator[Deployment]:
-    """filebay in both shapes, single-user (``tests.servers.running_single_user``), once per
+    """filebay in both shapes, single-user (``tests.harness.servers.running_single_user``), once per
     module."""
     shape: str = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"data-{shape}")
     with running_single_user(shape, data_dir, pg_url) as dep:
         yield dep
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto S3 server for the session (tests/s3, the blob-store contract), with AWS test
+    credentials."""
+    with aws_credentials(), moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server

@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.support import assert_no_crashes, client, temp_files, wait_until
-from tests.servers import Deployment, ServerProcess, free_port
+from tests.api.support import temp_files
+from tests.harness.http import client
+from tests.harness.servers import Deployment, ServerProcess, assert_no_crashes, free_port
+from tests.harness.waiting import wait_until
 
 MIB = 1024 * 1024
 UPLOAD_SIZE = 300 * MIB

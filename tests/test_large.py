@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.support import Part, assert_no_crashes, own_deployment, temp_files
-from tests.servers import Deployment
+from tests.api.support import Part, own_deployment, temp_files
+from tests.harness.servers import Deployment, assert_no_crashes
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

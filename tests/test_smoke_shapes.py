@@ -6,7 +6,7 @@ import hashlib
 
 import httpx
 
-from tests.servers import Deployment
+from tests.harness.servers import Deployment
 
 
 def test_upload_list_download_round_trip(deployment: Deployment) -> None:

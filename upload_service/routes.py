@@ -10,8 +10,8 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from filebay.errors import BadRequest, ClientGone, TooLarge
-from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_services
-from filebay.http.limits import paced
+from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_runtime
+from filebay.http.limits import OwnBody, paced
 from filebay.http.openapi import AUTHENTICATED, errors
 from filebay.http.records import record_json
 from filebay.observability.metrics import BYTES_UPLOADED, UPLOADS_IN_PROGRESS
@@ -73,7 +73,7 @@ def _declared_length(request: Request, limit: int) -> int | None:
 
 async def request_body(request: Request) -> AsyncIterator[bytes]:
     """The request body as it arrives; a vanished client becomes ``ClientGone``."""
-    settings = get_services(request).settings
+    settings = get_runtime(request).settings
     UPLOADS_IN_PROGRESS.inc()
     try:
         stream = paced(
@@ -90,6 +90,10 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
     finally:
         UPLOADS_IN_PROGRESS.dec()
 
+
+#: The upload routes stream and count their own bytes against FILEBAY_MAX_UPLOAD_BYTES: the
+#: JSON body limit is not for them (any method under /api/upload/, as before).
+OWN_BODY = (OwnBody("/api/upload/", prefix=True), OwnBody("/api/files", method="POST"))
 
 # What an upload may answer besides 201.
 UPLOAD_ERRORS = errors(400, *AUTHENTICATED, 408, 413, 507)
@@ -113,8 +117,10 @@ async def upload_multipart(
     uploader = Uploader(
         store, catalog, principal.username, settings.max_upload_bytes, principal.quota
     )
-    await uploader.check_quota()
-    records = await uploader.multipart(request.headers.get("content-type"), request_body(request))
+    limit = await uploader.check_quota()
+    records = await uploader.multipart(
+        request.headers.get("content-type"), request_body(request), limit=limit
+    )
     return {"files": [record_json(r, settings) for r in records]}
 
 
@@ -148,6 +154,8 @@ async def upload_raw(
     uploader = Uploader(
         store, catalog, principal.username, settings.max_upload_bytes, principal.quota
     )
-    await uploader.check_quota(declared)
-    record = await uploader.put(name, request.headers.get("content-type"), request_body(request))
+    limit = await uploader.check_quota(declared)
+    record = await uploader.put(
+        name, request.headers.get("content-type"), request_body(request), limit=limit
+    )
     return record_json(record, settings)

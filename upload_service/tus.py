@@ -7,8 +7,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
-from filebay.errors import BadRequest, TooLarge, UnsupportedMediaType, UnsupportedVersion
-from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, StoreDep, UploadsDep
+from filebay.errors import (
+    BadRequest,
+    FilebayError,
+    TooLarge,
+    UnsupportedMediaType,
+    UnsupportedVersion,
+)
+from filebay.http.deps import (
+    CatalogDep,
+    PrincipalDep,
+    SettingsDep,
+    StagingStoreDep,
+    UploadsDep,
+)
+from filebay.http.limits import OwnBody
 from filebay.http.openapi import AUTHENTICATED, errors
 from filebay.transfer.ranges import http_date
 from filebay.transfer.tus.headers import (
@@ -30,7 +43,7 @@ TusResumable = Annotated[str | None, Header(alias="Tus-Resumable")]
 
 
 async def _service(
-    store: StoreDep, catalog: CatalogDep, uploads: UploadsDep, settings: SettingsDep
+    store: StagingStoreDep, catalog: CatalogDep, uploads: UploadsDep, settings: SettingsDep
 ) -> TusService:
     return TusService(
         store,
@@ -42,6 +55,18 @@ async def _service(
 
 
 TusDep = Annotated[TusService, Depends(_service)]
+
+#: A PATCH (and a POST with creation-with-upload) counts its own bytes against the upload's
+#: length: the JSON body limit is not for these.
+OWN_BODY = (OwnBody(router.prefix, prefix=True),)
+
+
+def error_headers(request: Request, exc: FilebayError, response: Response) -> None:
+    """tus clients look for these on every answer, errors included."""
+    if request.url.path.startswith(router.prefix):
+        response.headers["Tus-Resumable"] = TUS_VERSION
+        if isinstance(exc, UnsupportedVersion):
+            response.headers["Tus-Version"] = TUS_VERSION
 
 
 def _require_version(value: str | None) -> None:

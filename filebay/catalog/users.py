@@ -105,19 +105,7 @@ class LoginLimiter(Protocol):
         ``uncount`` (never below 0), and the counters of ``reset`` start again (deleted)."""
 
 
-class LegacyLoginCounters(Protocol):
-    """The read-then-record calls of earlier releases, which ``/internal/v1`` still serves
-    to upload and download services of the last release during a rolling update."""
-
-    async def login_retry_after(self, keys: list[str], limits: list[int], window: int) -> int:
-        """Seconds until a login may be tried again for any of ``keys`` (0: now)."""
-
-    async def record_login_failure(self, keys: list[str], window: int) -> None: ...
-
-    async def clear_login_failures(self, keys: list[str]) -> None: ...
-
-
-class Directory(Verifier, LoginLimiter, LegacyLoginCounters, Protocol):
+class Directory(Verifier, LoginLimiter, Protocol):
     """Users and their credentials. Only the auth side writes here."""
 
     async def count_users(self) -> int: ...

@@ -10,7 +10,6 @@ import json
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
+from filebay.catalog.files import SortKey
 from filebay.client.config import (
     Connection,
     Credentials,
@@ -45,6 +45,7 @@ from filebay.client.progress import TransferProgress
 from filebay.client.upload_state import UploadState
 from filebay.client.uploader import MIB, FileUploader, UploadOptions
 from filebay.config import DEFAULT_SERVER_URL, ClientSettings
+from filebay.sizes import human_size
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -71,15 +72,6 @@ Token = Annotated[
     ),
 ]
 FileId = Annotated[str, typer.Argument(help="The file's id (as `filebay ls` shows it).")]
-
-
-class SortKey(StrEnum):
-    created_at = "created_at"
-    created_at_desc = "-created_at"
-    name = "name"
-    name_desc = "-name"
-    size = "size"
-    size_desc = "-size"
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -118,15 +110,6 @@ def api(server: str | None, token: str | None) -> Iterator[tuple[Connection, htt
         if conn.token is None:
             failure.message += "; not logged in either: run `filebay login --server URL`"
         raise failure from exc
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 # -- login / logout

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -13,20 +14,21 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp
 
 from filebay import __version__
 from filebay.config import Service, Settings
 from filebay.errors import FilebayError
-from filebay.http.deps import Services, get_services
-from filebay.http.errors import install_error_handlers
+from filebay.http.deps import get_runtime, missing_capabilities
+from filebay.http.errors import ErrorHook, install_error_handlers
 from filebay.http.format import install_filters
-from filebay.http.limits import BodyLimitMiddleware
+from filebay.http.limits import BodyLimitMiddleware, OwnBody
 from filebay.http.origins import add_cors, browser_bases, page_origins
 from filebay.http.security import SecurityHeadersMiddleware
 from filebay.observability.metrics import REGISTRY
 from filebay.observability.middleware import ObservabilityMiddleware
-from filebay.orphans import readiness, sql_deployment
-from filebay.transfer.tus.override import TusMethodOverride
+from filebay.runtime import Runtime
+from filebay.upkeep.identity import readiness, sql_deployment
 
 log = logging.getLogger("filebay")
 
@@ -43,7 +45,7 @@ def health_router() -> APIRouter:
         summary="Readiness: catalog and blob store reachable, schema current, same deployment",
     )
     async def readyz(request: Request) -> JSONResponse:
-        services = get_services(request)
+        services = get_runtime(request)
         checks: dict[str, str] = {}
         parts: list[tuple[str, Any]] = [("catalog", services.catalog)]
         if services.store is not None:
@@ -94,22 +96,58 @@ def metrics_router() -> APIRouter:
     return router
 
 
+@dataclass(frozen=True, slots=True)
+class EdgeHooks:
+    """What a service's routes ask of the HTTP edge besides routing, declared next to those
+    routes (the edge itself knows no service's paths)."""
+
+    #: Requests that stream and count their own bodies: the JSON body limit leaves them alone.
+    own_body: tuple[OwnBody, ...] = ()
+    #: Run on every ``FilebayError`` answer.
+    on_error: tuple[ErrorHook, ...] = ()
+    #: ASGI middleware run innermost, just before routing.
+    middleware: tuple[Callable[[ASGIApp], ASGIApp], ...] = ()
+
+
+class MissingCapability(Exception):
+    """A service mounts routes that need what its runtime does not have: it does not start."""
+
+
+def check_capabilities(routers: Iterable[APIRouter], runtime: Runtime) -> None:
+    """Every route of ``routers`` finds what it needs in ``runtime``, or ``MissingCapability``."""
+    routes = [route for router in routers for route in router.routes]
+    missing = missing_capabilities(routes, runtime.capabilities())
+    if missing:
+        raise MissingCapability(
+            "; ".join(f"no {need} for {', '.join(routes)}" for need, routes in missing.items())
+        )
+
+
 def build_app(
     settings: Settings,
     *,
     service: Service,
     routers: Iterable[APIRouter],
-    open_services: Callable[[Settings], Awaitable[Services]],
+    open_services: Callable[[Settings], Awaitable[Runtime]],
     on_start: Callable[[FastAPI], Any] | None = None,
-    background: Iterable[Callable[[Services], Awaitable[None]]] = (),
+    background: Iterable[Callable[[Runtime], Awaitable[None]]] = (),
+    hooks: Iterable[EdgeHooks] = (),
 ) -> FastAPI:
-    """A FastAPI app for ``service``: ``open_services`` is awaited in the lifespan and the
-    ``background`` loops run until shutdown."""
+    """A FastAPI app for ``service``: ``open_services`` is awaited in the lifespan (which
+    fails, and the service does not start, when a route needs a capability the runtime
+    lacks) and the ``background`` loops run until shutdown."""
+    edge = tuple(hooks)
+    routers = list(routers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await open_services(settings)
-        app.state.services = services
+        try:
+            check_capabilities(routers, services)
+        except BaseException:
+            await services.close()
+            raise
+        app.state.runtime = services
         if on_start is not None:
             on_start(app)
         tasks = [asyncio.create_task(loop(services)) for loop in background]
@@ -134,14 +172,17 @@ def build_app(
     install_filters(app.state.templates)
     # Where the pages find each service (other origins in the split shape).
     app.state.templates.env.globals.update(browser_bases(settings))
-    install_error_handlers(app)
-    app.add_middleware(TusMethodOverride)
+    install_error_handlers(app, [hook for h in edge for hook in h.on_error])
+    for h in edge:
+        for middleware in h.middleware:
+            app.add_middleware(middleware)
     app.add_middleware(SecurityHeadersMiddleware, origins=page_origins(settings))
     add_cors(app, settings)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.json_body_max_bytes,
         idle_seconds=settings.body_idle_seconds,
+        own_body=[rule for h in edge for rule in h.own_body],
     )
     # Outermost, so the request id and timing cover everything below, errors included.
     app.add_middleware(ObservabilityMiddleware, service=service.value)

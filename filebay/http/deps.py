@@ -1,19 +1,19 @@
-"""What a running service holds: built once in the lifespan, injected with ``Depends``."""
+"""The FastAPI dependencies: what a route takes from the service's ``Runtime``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from collections.abc import Callable, Collection, Iterable
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.templating import Jinja2Templates
+from starlette.routing import BaseRoute
 
 from filebay.auth.authenticator import (
     CSRF_HEADER,
     SESSION_COOKIE,
-    Authenticator,
     Credentials,
 )
 from filebay.auth.keys import KeyRing
@@ -24,83 +24,105 @@ from filebay.catalog.uploads import UploadSessions
 from filebay.catalog.users import Directory, LoginLimiter
 from filebay.config import Settings
 from filebay.errors import Forbidden
-from filebay.storage.base import BlobStore
+from filebay.runtime import Runtime
+from filebay.sharing.grants import ShareGrants
+from filebay.storage.base import BlobStore, StagingStore
+
+T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class Services:
-    settings: Settings
-    catalog: Catalog
-    store: BlobStore | None
-    authenticator: Authenticator
-    uploads: UploadSessions
-    share_lookup: ShareLookup
-    limiter: LoginLimiter
-    #: Only where the database is local (all-in-one, auth, metadata).
-    directory: Directory | None = None
-    #: Only where the database is local: creating, listing and revoking share links.
-    shares: Shares | None = None
-    #: Only where JWTs are signed (all-in-one, auth).
-    keyring: KeyRing | None = None
-    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
-
-    async def close(self) -> None:
-        for close in reversed(self.closers):
-            await close()
-
-
-def get_services(request: Request) -> Services:
+def get_runtime(request: Request) -> Runtime:
     """What the app holds (a plain function: callable outside ``Depends`` too)."""
-    services: Services = request.app.state.services
-    return services
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 async def get_settings(request: Request) -> Settings:
-    return get_services(request).settings
+    return get_runtime(request).settings
 
 
 async def get_catalog(request: Request) -> Catalog:
-    return get_services(request).catalog
+    return get_runtime(request).catalog
 
 
 async def get_uploads(request: Request) -> UploadSessions:
-    return get_services(request).uploads
+    return get_runtime(request).uploads
 
 
 async def get_shares(request: Request) -> Shares:
-    shares = get_services(request).shares
-    if shares is None:
-        raise RuntimeError("this service does not manage share links")
-    return shares
+    return _present(get_runtime(request).shares)
 
 
 async def get_share_lookup(request: Request) -> ShareLookup:
-    return get_services(request).share_lookup
+    return get_runtime(request).share_lookup
 
 
 async def get_limiter(request: Request) -> LoginLimiter:
-    return get_services(request).limiter
+    return get_runtime(request).login_limiter
 
 
 async def get_store(request: Request) -> BlobStore:
-    store = get_services(request).store
-    if store is None:  # a service built without blob access: a wiring bug, not user input
-        raise RuntimeError("this service has no blob store")
-    return store
+    return get_runtime(request).store
+
+
+async def get_staging_store(request: Request) -> StagingStore:
+    # A staging store, or the service would not have started (as in ``_present``).
+    return cast(StagingStore, get_runtime(request).store)
 
 
 async def get_directory(request: Request) -> Directory:
-    directory = get_services(request).directory
-    if directory is None:
-        raise RuntimeError("this service has no user directory")
-    return directory
+    return _present(get_runtime(request).directory)
 
 
 async def get_keyring(request: Request) -> KeyRing:
-    ring = get_services(request).keyring
-    if ring is None:
-        raise RuntimeError("this service does not sign tokens")
-    return ring
+    return _present(get_runtime(request).keyring)
+
+
+async def get_share_grants(request: Request) -> ShareGrants:
+    return _present(get_runtime(request).share_grants)
+
+
+def _present(value: T | None) -> T:
+    # Never None here: a service whose routes need a capability its runtime lacks does not
+    # start (``missing_capabilities``, checked by ``filebay.http.app.build_app``).
+    return cast(T, value)
+
+
+#: The dependencies that need an optional capability of the ``Runtime``, by its name.
+CAPABILITY_OF: dict[Callable[..., Any], str] = {
+    get_shares: "shares",
+    get_directory: "directory",
+    get_keyring: "keyring",
+    get_share_grants: "share_grants",
+    get_staging_store: "staging",
+}
+
+
+def route_needs(route: BaseRoute) -> set[str]:
+    """The optional capabilities a route needs: read from its dependency tree, so a route
+    that takes ``DirectoryDep`` (itself or through another dependency) needs a directory."""
+    if not isinstance(route, APIRoute):
+        return set()
+    needs: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if dependant.call in CAPABILITY_OF:
+            needs.add(CAPABILITY_OF[dependant.call])
+        pending.extend(dependant.dependencies)
+    return needs
+
+
+def missing_capabilities(routes: Iterable[BaseRoute], has: Collection[str]) -> dict[str, list[str]]:
+    """Each capability some route needs and ``has`` lacks, with those routes (``METHOD
+    path``): empty when the service can serve every route it mounts."""
+    missing: dict[str, list[str]] = {}
+    for route in routes:
+        for need in sorted(route_needs(route) - set(has)):
+            assert isinstance(route, APIRoute)
+            for method in sorted(route.methods):
+                missing.setdefault(need, []).append(f"{method} {route.path}")
+    return missing
 
 
 async def get_templates(request: Request) -> Jinja2Templates:
@@ -117,8 +139,8 @@ async def current_principal(
     request: Request, _bearer: Annotated[str | None, Depends(oauth2_scheme)] = None
 ) -> Principal:
     """The caller: bearer JWT or API token, or the session cookie (with CSRF on writes)."""
-    services = get_services(request)
-    if services.settings.auth == "off":
+    runtime = get_runtime(request)
+    if runtime.settings.auth == "off":
         return SINGLE_USER
     creds = Credentials(
         authorization=request.headers.get("authorization"),
@@ -126,7 +148,7 @@ async def current_principal(
         csrf_header=request.headers.get(CSRF_HEADER),
         method=request.method,
     )
-    return await services.authenticator.authenticate(creds)
+    return await runtime.authenticator.authenticate(creds)
 
 
 async def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -140,12 +162,14 @@ async def require_admin(principal: Annotated[Principal, Depends(current_principa
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
+StagingStoreDep = Annotated[StagingStore, Depends(get_staging_store)]
 UploadsDep = Annotated[UploadSessions, Depends(get_uploads)]
 SharesDep = Annotated[Shares, Depends(get_shares)]
 ShareLookupDep = Annotated[ShareLookup, Depends(get_share_lookup)]
 LimiterDep = Annotated[LoginLimiter, Depends(get_limiter)]
 DirectoryDep = Annotated[Directory, Depends(get_directory)]
 KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
+ShareGrantsDep = Annotated[ShareGrants, Depends(get_share_grants)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 AdminDep = Annotated[Principal, Depends(require_admin)]

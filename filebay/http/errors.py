@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -20,7 +21,6 @@ from filebay.errors import (
     StorageUnavailable,
     TooManyAttempts,
     Unauthorized,
-    UnsupportedVersion,
 )
 from filebay.observability.metrics import BLOB_ERRORS, CATALOG_ERRORS
 
@@ -58,14 +58,20 @@ def _count(exc: FilebayError) -> None:
 
 
 def _login_redirect(request: Request) -> Response:
-    settings = request.app.state.services.settings
+    settings = request.app.state.runtime.settings
     login = (settings.auth_url or "").rstrip("/") + "/login"
     query = f"?{request.url.query}" if request.url.query else ""
     here = str(request.url) if settings.auth_url else request.url.path + query
     return RedirectResponse(f"{login}?{urlencode({'next': here})}", status_code=303)
 
 
-async def _filebay_error(request: Request, exc: Exception) -> Response:
+#: Adds what a service's protocol wants on its error answers (tus: its version headers).
+ErrorHook = Callable[[Request, FilebayError, Response], None]
+
+
+async def _filebay_error(
+    request: Request, exc: Exception, on_error: tuple[ErrorHook, ...] = ()
+) -> Response:
     assert isinstance(exc, FilebayError)
     if isinstance(exc, Unauthorized) and _wants_html(request):
         return _login_redirect(request)
@@ -79,11 +85,8 @@ async def _filebay_error(request: Request, exc: Exception) -> Response:
     elif exc.status == 503:
         response.headers["Retry-After"] = "5"
     _count(exc)
-    if request.url.path.startswith("/api/tus"):
-        # tus clients look for these on every answer, errors included.
-        response.headers["Tus-Resumable"] = "1.0.0"
-        if isinstance(exc, UnsupportedVersion):
-            response.headers["Tus-Version"] = "1.0.0"
+    for hook in on_error:
+        hook(request, exc, response)
     return response
 
 
@@ -114,8 +117,14 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": detail, "code": "invalid_request"}, status_code=status)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(FilebayError, _filebay_error)
+def install_error_handlers(app: FastAPI, on_error: Iterable[ErrorHook] = ()) -> None:
+    """The handlers; ``on_error`` hooks see every ``FilebayError`` answer before it goes."""
+    hooks = tuple(on_error)
+
+    async def filebay_error(request: Request, exc: Exception) -> Response:
+        return await _filebay_error(request, exc, hooks)
+
+    app.add_exception_handler(FilebayError, filebay_error)
     app.add_exception_handler(ClientGone, _client_gone)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

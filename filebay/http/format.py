@@ -6,16 +6,7 @@ from datetime import datetime
 
 from fastapi.templating import Jinja2Templates
 
-UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in UNITS:
-        if value < 1024 or unit == UNITS[-1]:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
+from filebay.sizes import human_size
 
 
 def iso_time(moment: datetime) -> str:

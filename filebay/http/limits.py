@@ -1,38 +1,72 @@
-"""Request body limits outside the upload routes, and the pace an upload body must keep."""
+"""Request body limits outside the routes that count their own bytes, and the pace an
+upload body must keep."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filebay.errors import BodyTooLarge, FilebayError, RequestTimeout
 
-# Uploads stream and count their own bytes against FILEBAY_MAX_UPLOAD_BYTES.
-UPLOAD_PATHS = ("/api/upload/", "/api/tus")
 
+@dataclass(frozen=True, slots=True)
+class OwnBody:
+    """Requests whose routes stream the body and count its bytes themselves (uploads, against
+    FILEBAY_MAX_UPLOAD_BYTES): the body limit below leaves them alone. Declared by those
+    routes' modules and handed to ``build_app``; the edge knows no upload path itself."""
 
-def _is_upload(scope: Scope) -> bool:
-    path: str = scope.get("path", "")
-    return path.startswith(UPLOAD_PATHS) or (path == "/api/files" and scope["method"] == "POST")
+    path: str
+    #: Every path that starts with ``path``, not only ``path`` itself.
+    prefix: bool = False
+    #: Only requests with this method (any when ``None``).
+    method: str | None = None
+
+    def matches(self, path: str, method: str) -> bool:
+        if self.method is not None and method != self.method:
+            return False
+        return path.startswith(self.path) if self.prefix else path == self.path
 
 
 class BodyLimitMiddleware:
     """For JSON and form bodies (uploads have their own limits): 413 for a body over the
     limit, up front from Content-Length or as soon as a chunked body passes it (FastAPI
     would otherwise read it whole into memory); 408 for a body that sends nothing for
-    ``idle_seconds`` (it would otherwise hold the connection for as long as it likes)."""
+    ``idle_seconds`` (it would otherwise hold the connection for as long as it likes).
+    Requests matching ``own_body`` pass untouched."""
 
-    def __init__(self, app: ASGIApp, limit: int, idle_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        idle_seconds: float = 60.0,
+        own_body: Iterable[OwnBody] = (),
+    ) -> None:
         self.app = app
         self.limit = limit
         self.idle_seconds = idle_seconds
+        rules = tuple(own_body)
+        # Checked on every request: one str.startswith and a set lookup for the usual rules.
+        self._own_prefixes = tuple(r.path for r in rules if r.prefix and r.method is None)
+        self._own_exact = frozenset((r.path, r.method) for r in rules if not r.prefix)
+        self._own_other = tuple(r for r in rules if r.prefix and r.method is not None)
+
+    def _owns_body(self, scope: Scope) -> bool:
+        path: str = scope.get("path", "")
+        method: str = scope["method"]
+        return (
+            path.startswith(self._own_prefixes)
+            or (path, method) in self._own_exact
+            or (path, None) in self._own_exact
+            or (bool(self._own_other) and any(r.matches(path, method) for r in self._own_other))
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _is_upload(scope):
+        if scope["type"] != "http" or self._owns_body(scope):
             await self.app(scope, receive, send)
             return
         has_body = False

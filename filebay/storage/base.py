@@ -66,7 +66,7 @@ class Sweepable(Protocol):
 @runtime_checkable
 class Identified(Protocol):
     """Optional power: the store keeps the deployment identity it shares with the catalog
-    (see ``filebay.orphans``), so a catalog and a store that do not belong together are
+    (see ``filebay.upkeep.identity``), so a catalog and a store that do not belong together are
     noticed before anything is swept."""
 
     async def read_deployment(self) -> str | None:
@@ -105,14 +105,6 @@ class Presigning(Protocol):
         """A time-limited URL whose answer carries ``disposition`` and ``content_type``."""
 
 
-@runtime_checkable
-class LocalPaths(Protocol):
-    """Optional power: the blob is a file on this machine (lets download use sendfile paths)."""
-
-    def local_path(self, key: str) -> str:
-        """Filesystem path of the published blob ``key``."""
-
-
 class StagedWriter(Protocol):
     """Appends to a staged (partial) blob from a known offset."""
 
@@ -145,3 +137,7 @@ class Staging(Protocol):
     async def delete_staged(self, key: str) -> None: ...
 
     def iter_staged(self) -> AsyncIterator[BlobStat]: ...
+
+
+class StagingStore(BlobStore, Staging, Protocol):
+    """A blob store that also stages resumable uploads (what tus needs)."""

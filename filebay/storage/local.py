@@ -223,7 +223,7 @@ class LocalBlobStore:
         self.staging_dir = root / "staging"
         #: Orphan blobs moved aside by the sweeper or fsck, deleted after the quarantine.
         self.quarantine_dir = root / "quarantine"
-        #: The deployment identity shared with the catalog (see ``filebay.orphans``).
+        #: The deployment identity shared with the catalog (see ``filebay.upkeep.identity``).
         self.deployment_file = root / DEPLOYMENT_FILE
         for folder in (self.blob_dir, self.temp_dir, self.staging_dir, self.quarantine_dir):
             folder.mkdir(parents=True, exist_ok=True)
@@ -298,9 +298,6 @@ class LocalBlobStore:
         if not is_valid_id(key):
             raise BlobNotFound()
         return self.blob_dir / key[:2] / key[2:4] / key
-
-    def local_path(self, key: str) -> str:
-        return str(self.path_for(key))
 
     async def open_writer(self, key: str) -> LocalBlobWriter:
         try:

@@ -23,7 +23,11 @@ MAX_FIELD_BYTES = 64 * 1024
 
 
 class Uploader:
-    """Stores uploads for one owner. Blob first, record second; on any failure neither."""
+    """Stores uploads for one owner. Blob first, record second; on any failure neither.
+
+    ``check_quota`` says how many bytes this request may store; ``put`` and ``multipart``
+    take that figure (the server's maximum when not given): no state passes between them.
+    """
 
     def __init__(
         self,
@@ -37,23 +41,24 @@ class Uploader:
         self._catalog = catalog
         self._owner = owner
         self._max_size = limit
-        self._limit = limit
         self._quota = quota
 
-    async def check_quota(self, declared_size: int | None = None) -> None:
+    async def check_quota(self, declared_size: int | None = None) -> int:
         """Before reading: the bytes left in the owner's quota cap this upload, and an owner
         at or over it stores nothing, not even an empty file. (The exact rule, counting
-        unfinished uploads and files, runs again with the record: ``sql_quota``.)"""
+        unfinished uploads and files, runs again with the record: ``sql_quota``.)
+
+        Returns the bytes this request may store, for ``put`` and ``multipart``."""
         if self._quota is None or self._quota.max_bytes is None:
-            return
+            return self._max_size
         left = self._quota.max_bytes - await self._catalog.usage(self._owner)
         if left <= 0 or (declared_size is not None and declared_size > left):
             raise QuotaExceeded()
-        self._limit = min(self._max_size, left)
+        return min(self._max_size, left)
 
-    def _too_large(self, exc: TooLarge) -> TooLarge:
+    def _too_large(self, exc: TooLarge, limit: int) -> TooLarge:
         # Say which limit was hit: the quota, or the server's maximum upload size.
-        if isinstance(exc, QuotaExceeded) or self._limit < self._max_size:
+        if isinstance(exc, QuotaExceeded) or limit < self._max_size:
             return QuotaExceeded()
         return TooLarge()
 
@@ -87,30 +92,44 @@ class Uploader:
             raise
 
     async def put(
-        self, name: str, content_type: str | None, body: AsyncIterator[bytes]
+        self,
+        name: str,
+        content_type: str | None,
+        body: AsyncIterator[bytes],
+        *,
+        limit: int | None = None,
     ) -> FileRecord:
-        """A raw body is one file."""
-        ingest = await BlobIngest.start(self._store, self._limit)
+        """A raw body is one file, of at most ``limit`` bytes (from ``check_quota``)."""
+        limit = self._max_size if limit is None else limit
+        ingest = await BlobIngest.start(self._store, limit)
         try:
             async for chunk in body:
                 await ingest.feed(chunk)
             blob = await ingest.finish()
         except TooLarge as exc:
             await ingest.abort()
-            raise self._too_large(exc) from exc
+            raise self._too_large(exc, limit) from exc
         except BaseException:
             await ingest.abort()
             raise
         return await self._record(blob, name, content_type)
 
     async def multipart(
-        self, content_type: str | None, body: AsyncIterator[bytes]
+        self,
+        content_type: str | None,
+        body: AsyncIterator[bytes],
+        *,
+        limit: int | None = None,
     ) -> list[FileRecord]:
         """Every part named ``file`` becomes a file; other fields are read and ignored.
+        ``limit`` (from ``check_quota``) caps each file, and all of them together when the
+        quota set it.
 
         All or nothing: when any part fails, the blobs already published are removed, and
         the records are written in one transaction.
         """
+        limit = self._max_size if limit is None else limit
+        by_quota = limit < self._max_size
         published: list[Published] = []
         ingest: BlobIngest | None = None
         current: PartStart | None = None
@@ -121,9 +140,10 @@ class Uploader:
                     current = event
                     if event.name == FILE_FIELD:
                         # The quota is shared by every file of the request.
-                        left = self._limit - sum(b.size for b, _n, _t in published)
-                        limit = left if self._limit < self._max_size else self._max_size
-                        ingest = await BlobIngest.start(self._store, limit)
+                        left = limit - sum(b.size for b, _n, _t in published)
+                        ingest = await BlobIngest.start(
+                            self._store, left if by_quota else self._max_size
+                        )
                 elif isinstance(event, PartData):
                     if ingest is not None:
                         await ingest.feed(event.data)
@@ -142,7 +162,7 @@ class Uploader:
             return await self._record_all(owned)
         except TooLarge as exc:
             await self._discard(ingest, published)
-            raise self._too_large(exc) from exc
+            raise self._too_large(exc, limit) from exc
         except BaseException:
             await self._discard(ingest, published)
             raise

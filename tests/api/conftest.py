@@ -1,15 +1,14 @@
-"""Fixtures of the API tests: a client that refuses 500s, and a log check after each test."""
+"""Fixtures of the API tests: the package's deployment, and a log check after each test."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.api.support import assert_no_crashes, client, log_offsets
-from tests.servers import Deployment, running_single_user
+from tests.harness.portal import crash_watch
+from tests.harness.servers import Deployment, running_single_user
 
 
 @pytest.fixture(scope="package", params=["all", "split"])
@@ -31,17 +30,4 @@ SERVER_FIXTURES = ("deployment", "small_limit")
 @pytest.fixture(autouse=True)
 def no_server_crash(request: pytest.FixtureRequest) -> Iterator[None]:
     """No request of the test made a server log a traceback (a 500 is always a bug)."""
-    watched: list[tuple[Deployment, dict[str, int]]] = []
-    for name in SERVER_FIXTURES:
-        if name in request.fixturenames:
-            deployment: Deployment = request.getfixturevalue(name)
-            watched.append((deployment, log_offsets(deployment)))
-    yield
-    for deployment, offsets in watched:
-        assert_no_crashes(deployment, offsets)
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with client() as c:
-        yield c
+    yield from crash_watch(request, SERVER_FIXTURES)

@@ -1,60 +1,21 @@
-"""Helpers for the API tests: raw HTTP, multipart bodies, the data dir, server logs."""
+"""Helpers for the API tests: raw HTTP, multipart bodies, the data dir, own deployments."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-from tests.servers import CRASH_MARKERS, Deployment, start_deployment
+from tests.harness.servers import Deployment, assert_no_crashes, start_deployment
+from tests.harness.waiting import wait_until
 
-# --- server logs ---------------------------------------------------------------------------
-
-
-def log_offsets(deployment: Deployment) -> dict[str, int]:
-    return {
-        name: proc.log_path.stat().st_size if proc.log_path.exists() else 0
-        for name, proc in deployment.processes.items()
-    }
-
-
-def crashes_since(deployment: Deployment, offsets: dict[str, int] | None = None) -> str:
-    """Log text of every process since ``offsets`` that shows a crashed request."""
-    found = []
-    for name, proc in deployment.processes.items():
-        if not proc.log_path.exists():
-            continue
-        with proc.log_path.open("rb") as fh:
-            fh.seek((offsets or {}).get(name, 0))
-            text = fh.read().decode(errors="replace")
-        if any(marker in text for marker in CRASH_MARKERS):
-            found.append(f"--- {name} ---\n{text[-4000:]}")
-    return "\n".join(found)
-
-
-def assert_no_crashes(deployment: Deployment, offsets: dict[str, int] | None = None) -> None:
-    crashed = crashes_since(deployment, offsets)
-    assert not crashed, f"a server logged a traceback:\n{crashed}"
-
-
-# --- HTTP clients --------------------------------------------------------------------------
-
-
-def _refuse_500(response: httpx.Response) -> None:
-    assert response.status_code != 500, (
-        f"{response.request.method} {response.request.url} answered 500"
-    )
-
-
-def client(timeout: float = 30.0) -> httpx.Client:
-    """An httpx client that fails the test on any 500 answer."""
-    return httpx.Client(timeout=timeout, event_hooks={"response": [_refuse_500]})
+# --- raw HTTP --------------------------------------------------------------------------------
 
 
 @dataclass
@@ -197,20 +158,15 @@ def tree(root: Path) -> set[str]:
     }
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.05)
-
-
 def settle(data_dir: Path, blobs: set[Path], timeout: float = 10.0) -> None:
     """Wait until no temp file is left and the blobs are ``blobs`` again: a request the client
     abandoned is cleaned up after the client is gone (temp first, then published blobs)."""
     try:
         wait_until(
-            lambda: temp_files(data_dir) == [] and blob_files(data_dir) == blobs, timeout=timeout
+            lambda: temp_files(data_dir) == [] and blob_files(data_dir) == blobs,
+            timeout,
+            "no temp file left and the blobs as before",
+            interval=0.05,
         )
     except AssertionError:
         assert temp_files(data_dir) == [], "temp files left behind"
@@ -238,7 +194,7 @@ def names_and_ids(base_url: str, q: str) -> dict[str, str]:
 def own_deployment(
     shape: str, data_dir: Path, env: dict[str, str] | None = None
 ) -> Iterator[Deployment]:
-    """``tests.servers.running`` that also fails when a request crashed a server."""
+    """``tests.harness.servers.running`` that also fails when a request crashed a server."""
     deployment = start_deployment(shape, data_dir, env)
     try:
         yield deployment

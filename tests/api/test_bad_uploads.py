@@ -20,8 +20,8 @@ from tests.api.support import (
     send_partial_and_vanish,
     settle,
 )
-from tests.servers import Deployment
-from tests.support import fresh_database
+from tests.harness.database import fresh_database
+from tests.harness.servers import Deployment
 
 MIB = 1024 * 1024
 LIMIT = MIB

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 import httpx
 import pytest
 
-from tests.servers import Deployment
+from tests.harness.servers import Deployment
 
 SIZE = 3 * 1024 * 1024 + 17  # several read chunks, not a round number
 DATA = os.urandom(SIZE)

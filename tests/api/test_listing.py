@@ -14,7 +14,7 @@ import pytest
 
 from filebay.ids import new_id
 from tests.api.support import Part, multipart_body, multipart_type
-from tests.servers import Deployment
+from tests.harness.servers import Deployment
 
 COUNT = 55  # more than the default page of 50
 SORTS = ["created_at", "-created_at", "name", "-name", "size", "-size"]

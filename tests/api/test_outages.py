@@ -9,11 +9,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 
@@ -24,7 +22,6 @@ from filebay_server.app import create_app
 from tests.api.support import (
     Part,
     blob_files,
-    client,
     multipart_body,
     multipart_type,
     names_and_ids,
@@ -32,9 +29,10 @@ from tests.api.support import (
     raw_request,
     settle,
     temp_files,
-    wait_until,
 )
-from tests.servers import Deployment, free_port
+from tests.harness.http import OUTAGE, client, timed
+from tests.harness.servers import Deployment, free_port
+from tests.harness.waiting import wait_until
 
 MIB = 1024 * 1024
 QUICK = 5.0  # seconds: "503 within a few seconds", never a hang
@@ -48,12 +46,6 @@ def fsck(data_dir: Path, database_url: str, *args: str) -> subprocess.CompletedP
     )  # fmt: skip
 
 
-def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
-    start = time.monotonic()
-    response = call()
-    return response, time.monotonic() - start
-
-
 # --- the catalog (metadata service) down ------------------------------------------------------
 
 
@@ -63,7 +55,7 @@ def test_catalog_killed_answers_503_quickly_and_leaves_no_blob(
     env = {"FILEBAY_DATABASE_URL": fresh_pg_url}
     with (
         own_deployment("split", tmp_path / "data", env) as dep,
-        client() as http,
+        client(allow=OUTAGE) as http,
     ):
         before = http.put(f"{dep.upload}/api/upload/before.txt", content=b"stored before")
         assert before.status_code == 201
@@ -118,7 +110,7 @@ def test_catalog_hanging_answers_503_and_never_leaves_a_record_without_its_blob(
     env = {"FILEBAY_DATABASE_URL": fresh_pg_url, "FILEBAY_CATALOG_TIMEOUT": "1.5"}
     with (
         own_deployment("split", tmp_path / "data", env) as dep,
-        client() as http,
+        client(allow=OUTAGE) as http,
     ):
         metadata = dep.processes["metadata"].proc
         assert metadata is not None
@@ -210,7 +202,7 @@ def test_upload_to_a_full_blob_store_answers_507_and_stores_nothing(
         settle(dep.data_dir, set())
         assert names_and_ids(dep.metadata, "full") == {}, what
 
-    with client() as http:
+    with client(allow=OUTAGE) as http:
         # Still serving: small uploads fit, the store is "full", not "down".
         assert http.get(f"{dep.upload}/readyz").status_code == 200
         assert http.get(f"{dep.upload}/healthz").status_code == 200
@@ -234,7 +226,7 @@ def test_a_tus_patch_that_fills_the_disk_answers_507_and_gives_the_space_back(
     dep = full_disk
     tus = {"Tus-Resumable": "1.0.0"}
     data = b"t" * (8 * MIB)
-    with client() as http:
+    with client(allow=OUTAGE) as http:
         created = http.post(
             f"{dep.upload}/api/tus/", headers={**tus, "Upload-Length": str(len(data))}
         )
@@ -336,7 +328,7 @@ def test_enospc_from_the_blob_writer_answers_507_in_process(
 ) -> None:
     base = in_process_full
     data_dir = tmp_path / "data"
-    with client() as http:
+    with client(allow=OUTAGE) as http:
         r = http.put(f"{base}/api/upload/too-big.bin", content=b"x" * (3 * MIB))
         assert r.status_code == 507
         assert r.json()["detail"]

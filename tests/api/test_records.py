@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.api.support import blob_files
-from tests.servers import Deployment
+from tests.harness.servers import Deployment
 
 
 def upload(deployment: Deployment, http: httpx.Client, name: str, data: bytes = b"data") -> dict:

@@ -22,7 +22,7 @@ from tests.api.support import (
     temp_files,
     tree,
 )
-from tests.servers import Deployment
+from tests.harness.servers import Deployment
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 HEX32 = re.compile(r"[0-9a-f]{32}")

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from tests.auth.support import Portal, client, running_portal
-from tests.support import crash_watch
+from tests.auth.support import Portal, running_portal
+from tests.harness.portal import crash_watch
 
 
 @pytest.fixture(scope="module", params=["all", "split"])
@@ -28,10 +27,3 @@ def portal(
 def no_server_crash(request: pytest.FixtureRequest) -> Iterator[None]:
     """No request of the test made a server log a traceback (a 500 is always a bug)."""
     yield from crash_watch(request)
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    """A client that keeps no cookies and refuses 500s."""
-    with client() as c:
-        yield c

@@ -1,35 +1,20 @@
-"""Helpers of the auth tests: filebay with logins on, users, tokens, the database, the CLI."""
+"""Helpers of the auth tests: filebay with logins on (the harness's portal, extended), users,
+tokens, revocation bounds."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.servers import CRASH_MARKERS, ServerProcess, start_deployment
-from tests.support import (
-    ADMIN,
-    ADMIN_PASSWORD,
-    PASSWORD,
-    PortalBase,
-    api_login,
-    bearer,
-    client,
-    create_api_token,
-    create_user,
-    fresh_database,
-    pg_fetch,
-    unique,
-)
+from tests.harness import portal as harness
+from tests.harness.http import ADMIN_PASSWORD, PASSWORD, bearer, create_api_token, unique
+from tests.harness.servers import ServerProcess
 
 REVOCATION_SECONDS = 2
 # How long after a revocation a service may still accept the old credential: the configured
@@ -48,20 +33,6 @@ AUTH_ENV = {
     "FILEBAY_MAX_UPLOAD_BYTES": str(16 * 1024 * 1024),
     "FILEBAY_LOG_LEVEL": "warning",
 }
-
-
-# --- waiting ---------------------------------------------------------------------------------
-
-
-def wait_for(probe: Callable[[], bool], bound: float, what: str, *, interval: float = 0.1) -> float:
-    """Seconds until ``probe()`` held; fails after ``bound`` seconds."""
-    start = time.monotonic()
-    while True:
-        if probe():
-            return time.monotonic() - start
-        if time.monotonic() - start > bound:
-            raise AssertionError(f"not within {bound:.1f} s: {what}")
-        time.sleep(interval)
 
 
 def wait_all_status(
@@ -93,12 +64,8 @@ def wait_all_status(
 
 
 @dataclass
-class Portal(PortalBase):
-    """A running filebay with logins on, and what the tests need to drive it."""
-
-    env: dict[str, str]
-    http: httpx.Client = field(default_factory=client)
-    _tokens: dict[str, str] = field(default_factory=dict)
+class Portal(harness.Portal):
+    """The harness's portal, with the users, tokens and probes of the auth tests."""
 
     # where each route lives
     def url(self, service: str) -> str:
@@ -107,23 +74,10 @@ class Portal(PortalBase):
     @property
     def login_process(self) -> ServerProcess:
         """The process that serves logins (and prints the first admin's password)."""
-        procs = self.deployment.processes
-        return procs.get("auth") or procs["all"]
+        return self.process("auth")
 
     # users and credentials
-    def login(self, username: str, password: str = PASSWORD) -> str:
-        """A bearer JWT from the OAuth2 password flow."""
-        return api_login(self.auth, username, password, http=self.http)
-
-    def admin_token(self) -> str:
-        if ADMIN not in self._tokens:
-            self._tokens[ADMIN] = self.login(ADMIN, ADMIN_PASSWORD)
-        return self._tokens[ADMIN]
-
-    def admin(self) -> dict[str, str]:
-        return bearer(self.admin_token())
-
-    def add_user(
+    def add_user(  # type: ignore[override]
         self,
         username: str,
         password: str = PASSWORD,
@@ -131,15 +85,8 @@ class Portal(PortalBase):
         role: str = "user",
         quota_bytes: int | None = None,
     ) -> dict[str, Any]:
-        return create_user(
-            self.auth,
-            self.admin(),
-            username,
-            password,
-            role=role,
-            quota_bytes=quota_bytes,
-            http=self.http,
-        )
+        """A new user (``quota_bytes`` always sent, None for the default); the record."""
+        return super().add_user(username, password, role=role, quota_bytes=quota_bytes)
 
     def new_user(self, prefix: str = "user", **kwargs: Any) -> tuple[str, str]:
         """A fresh user and a bearer JWT of theirs."""
@@ -161,11 +108,7 @@ class Portal(PortalBase):
         return create_api_token(self.auth, bearer(token), name, http=self.http)
 
     def put(self, token: str, name: str, data: bytes) -> dict[str, Any]:
-        response = self.http.put(
-            f"{self.upload}/api/upload/{name}", content=data, headers=bearer(token)
-        )
-        assert response.status_code == 201, response.text
-        return dict(response.json())
+        return self.put_file(bearer(token), name, data)
 
     def all_file_ids(self) -> set[str]:
         """Every file's id, as an admin sees them."""
@@ -198,67 +141,6 @@ class Portal(PortalBase):
             ),
         }
 
-    # the data dir and the database
-    def blob_files(self) -> set[Path]:
-        return {p for p in (self.data_dir / "blobs").rglob("*") if p.is_file()}
-
-    def temp_files(self) -> list[Path]:
-        temp = self.data_dir / "tmp"
-        return sorted(temp.iterdir()) if temp.is_dir() else []
-
-    def rows(self, table: str) -> list[tuple[Any, ...]]:
-        """Every row of a table, straight from the database."""
-        assert table.isidentifier()
-        if self.database_url is None:
-            conn = sqlite3.connect(self.data_dir / "filebay.db", timeout=10)
-            try:
-                return list(conn.execute(f"SELECT * FROM {table}"))
-            finally:
-                conn.close()
-        return [tuple(r) for r in pg_fetch(self.database_url, f"SELECT * FROM {table}")]
-
-    # the shell
-    def cli_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FILEBAY_")}
-        env.update({"FILEBAY_DATA_DIR": str(self.data_dir), "COLUMNS": "200"})
-        if self.database_url is not None:
-            env["FILEBAY_DATABASE_URL"] = self.database_url
-        return env
-
-    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """``python -m filebay_server <args>`` against this deployment's data."""
-        return subprocess.run(
-            [sys.executable, "-m", "filebay_server", *args],
-            env=self.cli_env(),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    # server logs
-    def log_offsets(self) -> dict[str, int]:
-        return {
-            name: proc.log_path.stat().st_size if proc.log_path.exists() else 0
-            for name, proc in self.deployment.processes.items()
-        }
-
-    def crashes_since(self, offsets: dict[str, int]) -> str:
-        found = []
-        for name, proc in self.deployment.processes.items():
-            if not proc.log_path.exists():
-                continue
-            with proc.log_path.open("rb") as fh:
-                fh.seek(offsets.get(name, 0))
-                text = fh.read().decode(errors="replace")
-            if any(marker in text for marker in CRASH_MARKERS):
-                found.append(f"--- {name} ---\n{text[-4000:]}")
-        return "\n".join(found)
-
-    def close(self) -> None:
-        self.http.close()
-        self.deployment.stop()
-
 
 @contextlib.contextmanager
 def running_portal(
@@ -272,11 +154,5 @@ def running_portal(
     """filebay with logins on: ``all`` on SQLite, ``split`` on a fresh PostgreSQL database on
     the server of ``pg_url``. ``env`` adds to (and ``unset`` takes away from) ``AUTH_ENV``."""
     env = {k: v for k, v in {**AUTH_ENV, **(env or {})}.items() if k not in unset}
-    with contextlib.ExitStack() as stack:
-        database_url = None
-        if shape == "split":
-            database_url = stack.enter_context(fresh_database("filebay_auth", pg_url))
-            env["FILEBAY_DATABASE_URL"] = database_url
-        portal = Portal(start_deployment(shape, data_dir, env), database_url, env)
-        stack.callback(portal.close)
+    with harness.running_portal(Portal, shape, data_dir, pg_url, env, "filebay_auth") as portal:
         yield portal

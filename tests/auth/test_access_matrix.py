@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from filebay.config import Service, Settings
 from tests.auth import forge
-from tests.auth.support import ADMIN, ADMIN_PASSWORD, PASSWORD, Portal, bearer, unique
+from tests.auth.support import Portal
+from tests.harness.http import ADMIN, ADMIN_PASSWORD, PASSWORD, bearer, unique
 
 OWNER, OTHER = "alice", "bob"
 GOOD = ("owner", "other", "admin")

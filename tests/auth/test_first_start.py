@@ -18,14 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.auth.support import (
-    ADMIN,
-    ADMIN_PASSWORD,
-    Portal,
-    client,
-    running_portal,
-)
-from tests.servers import free_port
+from tests.auth.support import Portal, running_portal
+from tests.harness.http import ADMIN, ADMIN_PASSWORD, client
+from tests.harness.servers import free_port
 
 PRINTED = re.compile(r"created user 'admin' with password: (\S+)")
 

@@ -13,16 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.support import (
-    PASSWORD,
-    REVOCATION_BOUND,
-    Portal,
-    bearer,
-    unique,
-    wait_all_status,
-    wait_for,
-)
+from tests.auth.support import REVOCATION_BOUND, Portal, wait_all_status
 from tests.auth.test_users import SQLITE_ONLY, _ok
+from tests.harness.http import PASSWORD, bearer, unique
+from tests.harness.waiting import wait_until
 
 TUS = {"Tus-Resumable": "1.0.0"}
 
@@ -144,11 +138,11 @@ def test_a_disabled_owners_share_links_answer_404_until_enabled(portal: Portal) 
 
     assert statuses() == (200, 206)
     assert portal.patch_user(username, disabled=True).status_code == 200
-    wait_for(lambda: statuses() == (404, 404), REVOCATION_BOUND, "share links answer 404")
+    wait_until(lambda: statuses() == (404, 404), REVOCATION_BOUND, "share links answer 404")
     head = portal.http.head(f"{link}/content")
     assert head.status_code == 404
     assert portal.patch_user(username, disabled=False).status_code == 200
-    wait_for(lambda: statuses() == (200, 206), REVOCATION_BOUND, "share links answer again")
+    wait_until(lambda: statuses() == (200, 206), REVOCATION_BOUND, "share links answer again")
 
 
 @SQLITE_ONLY
@@ -169,7 +163,7 @@ def test_shell_lists_and_revokes_a_users_tokens(portal: Portal) -> None:
     assert nobody.returncode == 1 and "no such user" in nobody.stderr
     for token in made:
         me = portal.http.get(f"{portal.auth}/api/me", headers=bearer(token["token"]))
-        wait_for(
+        wait_until(
             lambda t=token: (
                 portal.http.get(f"{portal.auth}/api/me", headers=bearer(t["token"])).status_code
                 == 401
@@ -267,7 +261,7 @@ def test_the_file_count_quota_holds_on_every_path(portal: Portal) -> None:
     username, token = portal.new_user("count")
     changed = portal.patch_user(username, quota_files=3)
     assert changed.status_code == 200 and changed.json()["quota_files"] == 3
-    wait_for(
+    wait_until(
         lambda: (
             portal.http.get(f"{portal.auth}/api/me", headers=bearer(token)).json()["quota_files"]
             == 3

@@ -15,19 +15,14 @@ import pytest
 
 from tests.auth import forge
 from tests.auth.support import (
-    ADMIN,
-    ADMIN_PASSWORD,
     LOGIN_MAX_FAILURES,
     LOGIN_MAX_FAILURES_PER_USER,
-    PASSWORD,
     REVOCATION_BOUND,
     Portal,
-    bearer,
-    client,
-    unique,
     wait_all_status,
 )
-from tests.servers import ServerProcess, free_port
+from tests.harness.http import ADMIN, ADMIN_PASSWORD, PASSWORD, bearer, client, unique
+from tests.harness.servers import ServerProcess, free_port
 
 
 @pytest.fixture
@@ -348,7 +343,7 @@ def _next_of_login_page(portal: Portal, target: str | None) -> str:
 def test_login_sends_people_back_to_the_page_of_any_of_our_services(portal: Portal) -> None:
     """In the split shape the pages live on several services (the UI on upload, /admin and
     /tokens on auth; /uploads on download where FILEBAY_DOWNLOAD_URL is set, see
-    tests/unit/web/test_safe_next.py): each sends its own absolute URL as ``next``."""
+    tests/unit/http/test_safe_next.py): each sends its own absolute URL as ``next``."""
     pages = [f"{portal.upload}/?q=x", f"{portal.auth}/admin"]
     for page in pages:
         response = portal.http.get(page, headers={"Accept": "text/html"})

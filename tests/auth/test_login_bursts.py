@@ -24,11 +24,10 @@ import pytest
 from tests.auth.support import (
     LOGIN_MAX_FAILURES,
     LOGIN_MAX_FAILURES_PER_USER,
-    PASSWORD,
     Portal,
     running_portal,
-    unique,
 )
+from tests.harness.http import PASSWORD, unique
 
 # Default FILEBAY_LOGIN_MAX_FAILURES_PER_ADDRESS.
 PER_ADDRESS = 50
@@ -115,7 +114,7 @@ def _statuses(answers: list[Answer]) -> Counter[int]:
 
 def _failure_count(portal: Portal, key: str) -> int:
     """The failure counter ``key`` as stored (0 when it has no row)."""
-    rows = {row[0]: row[1] for row in portal.rows("login_failures")}
+    rows = {row["key"]: row["count"] for row in portal.rows("login_failures")}
     return int(rows.get(key, 0))
 
 

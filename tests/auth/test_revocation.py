@@ -12,14 +12,8 @@ from typing import Any
 import httpx
 
 from tests.auth import forge
-from tests.auth.support import (
-    PASSWORD,
-    REVOCATION_BOUND,
-    Portal,
-    bearer,
-    client,
-    wait_all_status,
-)
+from tests.auth.support import REVOCATION_BOUND, Portal, wait_all_status
+from tests.harness.http import PASSWORD, bearer, client
 
 
 def _warm(portal: Portal, credentials: dict[str, dict[str, str]], file_id: str) -> None:
@@ -179,9 +173,9 @@ def test_sessions_and_passwords_are_stored_hashed(portal: Portal) -> None:
     sessions = repr(portal.rows("sessions"))
     assert session_id not in sessions
     assert hashlib.sha256(session_id.encode()).hexdigest() in sessions
-    users = {row[0]: row for row in portal.rows("users")}
+    users = {row["username"]: row for row in portal.rows("users")}
     assert PASSWORD not in repr(users[username])
-    assert users[username][1].startswith("$argon2id$")
+    assert users[username]["password_hash"].startswith("$argon2id$")
 
 
 def test_a_jwt_signed_for_a_deleted_user_is_refused(portal: Portal) -> None:

@@ -11,17 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.auth.support import (
-    ADMIN,
-    ADMIN_PASSWORD,
-    PASSWORD,
-    REVOCATION_BOUND,
-    Portal,
-    bearer,
-    unique,
-    wait_all_status,
-    wait_for,
-)
+from tests.auth.support import REVOCATION_BOUND, Portal, wait_all_status
+from tests.harness.http import ADMIN, ADMIN_PASSWORD, PASSWORD, bearer, unique
+from tests.harness.waiting import wait_until
 
 
 def _create(portal: Portal, **body: Any) -> Any:
@@ -104,7 +96,7 @@ def test_role_change_takes_effect(portal: Portal) -> None:
     _other, other_token = portal.new_user("someone")
     theirs = portal.put(other_token, "theirs.txt", b"t")
     url = f"{portal.metadata}/api/files/{theirs['id']}"
-    wait_for(
+    wait_until(
         lambda: portal.http.get(url, headers=bearer(token)).status_code == 200,
         REVOCATION_BOUND,
         "the new admin sees others' files",
@@ -113,7 +105,7 @@ def test_role_change_takes_effect(portal: Portal) -> None:
     response = portal.patch_user(username, role="user")
     assert response.status_code == 200 and response.json()["role"] == "user"
     assert portal.http.get(users_url, headers=bearer(token)).status_code == 403
-    wait_for(
+    wait_until(
         lambda: portal.http.get(url, headers=bearer(token)).status_code == 404,
         REVOCATION_BOUND,
         "the demoted admin no longer sees others' files",
@@ -140,11 +132,11 @@ def test_quota_change_and_removal(portal: Portal) -> None:
             f"{portal.upload}/api/upload/b.bin", content=b"b", headers=bearer(token)
         ).status_code
 
-    wait_for(lambda: upload_status() == 413, REVOCATION_BOUND, "the lower quota applies")
+    wait_until(lambda: upload_status() == 413, REVOCATION_BOUND, "the lower quota applies")
     # PATCH without quota_bytes leaves it; an explicit null removes it.
     assert portal.patch_user(username, disabled=False).json()["quota_bytes"] == 50
     assert portal.patch_user(username, quota_bytes=None).json()["quota_bytes"] is None
-    wait_for(lambda: upload_status() == 201, REVOCATION_BOUND, "no quota any more")
+    wait_until(lambda: upload_status() == 201, REVOCATION_BOUND, "no quota any more")
 
 
 def test_unknown_user_is_404(portal: Portal) -> None:
@@ -212,7 +204,7 @@ def test_delete_user_deletes_their_files_and_blobs(portal: Portal) -> None:
     remaining = {p.name for p in portal.blob_files()}
     assert not {r["id"] for r in mine} & remaining, "a deleted user's blobs are left behind"
     assert kept["id"] in remaining
-    assert not any(row[1] == username for row in portal.rows("files"))
+    assert not any(row["owner"] == username for row in portal.rows("files"))
     # The other user keeps everything.
     got = portal.http.get(
         f"{portal.download}/api/files/{kept['id']}/content", headers=bearer(stayer_token)
@@ -282,7 +274,7 @@ def _assert_nothing_stored(portal: Portal, token: str, blobs: set[Any]) -> None:
     listed = portal.http.get(f"{portal.metadata}/api/files", headers=bearer(token)).json()
     assert [item["name"] for item in listed["items"]] == ["used.bin"]
     assert portal.blob_files() == blobs, "a refused upload left a blob"
-    wait_for(lambda: not portal.temp_files(), 5, "temp files removed")
+    wait_until(lambda: not portal.temp_files(), 5, "temp files removed")
 
 
 def _assert_quota_answer(response: Any) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import fresh_database
+from tests.harness.database import fresh_database
 
 STARTERS = 4
 OPEN = """

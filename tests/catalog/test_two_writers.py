@@ -19,8 +19,8 @@ from filebay.catalog.quota import Quota
 from filebay.catalog.sql.files import SqlCatalog
 from filebay.catalog.sql.users import SqlDirectory
 from filebay.errors import LastAdmin, QuotaExceeded
-from tests.catalog.helpers import new_file
-from tests.support import fresh_database
+from tests.contract.helpers import new_file
+from tests.harness.database import fresh_database
 
 Opener = Callable[[], Awaitable[SqlCatalog]]
 Q100 = Quota(max_bytes=100)

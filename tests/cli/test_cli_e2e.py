@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Deployment, running
+from tests.harness.servers import Deployment, running
 
 ADMIN_PASSWORD = "cli-admin-password-0123"
 MIB = 1024 * 1024

@@ -14,18 +14,12 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from tests.harness.database import fresh_database
+from tests.harness.http import api_login, bearer, timed
+from tests.harness.servers import CRASH_MARKERS, ServerProcess, free_port, start_side_by_side
 from tests.s3.moto import MIB, MotoServer, multipart_uploads, new_bucket, object_keys, s3_client
 from tests.s3.moto import s3_env as make_s3_env
-from tests.s3.support import (
-    client,
-    sha256,
-    timed,
-    tus_create,
-    tus_offset,
-    tus_patch,
-)
-from tests.servers import CRASH_MARKERS, ServerProcess, free_port, start_side_by_side
-from tests.support import api_login, bearer, fresh_database
+from tests.s3.support import client, sha256, tus_create, tus_offset, tus_patch
 
 ADMIN_PASSWORD = "scale-out-admin-password-0123"
 QUICK = 5.0  # seconds: "503 within a few seconds"

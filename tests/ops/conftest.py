@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.auth.support import Portal, running_portal
-from tests.ops.support import LOAD_REPORT, OPS_ENV, assert_no_crashes
+from tests.harness.portal import crash_watch
+from tests.ops.support import LOAD_REPORT, OPS_ENV
 
 SHARED = ("single", "split", "portal")
 
@@ -30,11 +31,7 @@ def split(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Por
 @pytest.fixture(autouse=True)
 def no_server_crash(request: pytest.FixtureRequest) -> Iterator[None]:
     """No request of the test made a shared server log a traceback (a 500 is always a bug)."""
-    portals = [request.getfixturevalue(n) for n in SHARED if n in request.fixturenames]
-    offsets = [portal.log_offsets() for portal in portals]
-    yield
-    for portal, before in zip(portals, offsets, strict=True):
-        assert_no_crashes(portal, before)
+    yield from crash_watch(request, SHARED)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -7,25 +7,23 @@ import asyncio
 import contextlib
 import glob
 import json
-import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.auth.support import ADMIN_PASSWORD, AUTH_ENV, Portal, bearer
+from tests.auth.support import AUTH_ENV, Portal
+from tests.harness.http import ADMIN_PASSWORD
+from tests.harness.servers import free_port
 from tests.ops.load import Endpoints, Load, LoadUser, Recorder, create_users
-from tests.servers import free_port
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -52,22 +50,6 @@ def endpoints(portal: Portal) -> Endpoints:
 
 def load_users(portal: Portal, count: int, prefix: str | None = None) -> list[LoadUser]:
     return asyncio.run(create_users(endpoints(portal), ADMIN_PASSWORD, count, prefix=prefix))
-
-
-def wait_until(probe: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(interval)
-
-
-def status_of(call: Callable[[], httpx.Response]) -> int | str:
-    """The status of ``call()``, or the name of the transport error."""
-    try:
-        return call().status_code
-    except httpx.TransportError as exc:
-        return type(exc).__name__
 
 
 class Background:
@@ -107,23 +89,6 @@ class Background:
 # --- server logs -----------------------------------------------------------------------------
 
 
-def log_offsets(portal: Portal) -> dict[str, int]:
-    return portal.log_offsets()
-
-
-def log_text(portal: Portal, offsets: dict[str, int] | None = None) -> dict[str, str]:
-    """Each process's log since ``offsets``."""
-    texts = {}
-    for name, proc in portal.deployment.processes.items():
-        if not proc.log_path.exists():
-            texts[name] = ""
-            continue
-        with proc.log_path.open("rb") as fh:
-            fh.seek((offsets or {}).get(name, 0))
-            texts[name] = fh.read().decode(errors="replace")
-    return texts
-
-
 def json_lines(text: str) -> list[dict[str, Any]]:
     """The JSON log records in a process's output (uvicorn's own lines are not JSON)."""
     records = []
@@ -132,11 +97,6 @@ def json_lines(text: str) -> list[dict[str, Any]]:
             with contextlib.suppress(json.JSONDecodeError):
                 records.append(json.loads(line))
     return records
-
-
-def assert_no_crashes(portal: Portal, offsets: dict[str, int]) -> None:
-    crashed = portal.crashes_since(offsets)
-    assert not crashed, f"a server logged a traceback:\n{crashed}"
 
 
 # --- the data dir ----------------------------------------------------------------------------
@@ -246,14 +206,3 @@ def pg_cluster() -> Iterator[PgCluster]:
                 cluster.stop("immediate")
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-# --- misc ------------------------------------------------------------------------------------
-
-
-def admin_headers(portal: Portal) -> dict[str, str]:
-    return bearer(portal.admin_token())
-
-
-def environ_without_filebay() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FILEBAY_")}

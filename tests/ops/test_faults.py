@@ -17,7 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.auth.support import ADMIN_PASSWORD, Portal, bearer, running_portal
+from tests.auth.support import Portal, running_portal
+from tests.harness.http import ADMIN_PASSWORD, bearer
+from tests.harness.servers import ServerProcess, free_port
+from tests.harness.waiting import wait_until
 from tests.ops.load import Endpoints, Load, LoadUser, Recorder, create_users
 from tests.ops.support import (
     KIB,
@@ -31,9 +34,7 @@ from tests.ops.support import (
     load_users,
     pg_cluster,
     read_status,
-    wait_until,
 )
-from tests.servers import ServerProcess, free_port
 
 ASGI_CRASH = "Exception in ASGI application"
 DAMAGE = ("missing_blob", "size_mismatch", "sha256_mismatch")
@@ -475,7 +476,9 @@ def test_a_multipart_body_of_ten_thousand_parts_is_refused_quickly(
     sender.join(10)
     sock.close()
     assert status == 400
-    assert took < 2.0, took
+    # Storing 10,000 parts takes minutes (a blob, a row and an fsync each); the refusal comes
+    # after the first part past the limit. The bound leaves room for a loaded CI machine.
+    assert took < 5.0, took
     assert len(portal.all_file_ids()) == before
     wait_until(lambda: portal.temp_files() == [], 10, "temp files removed")
     assert portal.http.get(f"{portal.upload}/readyz").status_code == 200

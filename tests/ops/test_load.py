@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.auth.support import ADMIN_PASSWORD, Portal
+from tests.auth.support import Portal
+from tests.harness.http import ADMIN_PASSWORD
 from tests.ops.load import OPS, Load, format_summary, load_seconds, write_results
 from tests.ops.support import LOAD_REPORT, endpoints, load_users
 

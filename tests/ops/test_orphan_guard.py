@@ -11,16 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from filebay.ids import is_valid_id, new_id
-from tests.servers import Deployment, running
-from tests.support import fresh_database
+from tests.harness.database import fresh_database
+from tests.harness.servers import Deployment, running
+from tests.harness.waiting import wait_until
 
 # The sweeper at full speed: every second, orphans on every pass, no grace, no quarantine.
 EAGER = {
@@ -49,13 +48,6 @@ def fsck(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.Complete
         timeout=120,
         env={**os.environ, **env, "COLUMNS": "250"},
     )
-
-
-def wait_until(probe: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not probe():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def upload_files(dep: Deployment, count: int) -> dict[str, bytes]:

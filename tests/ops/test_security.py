@@ -18,8 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from markupsafe import escape
 
 from tests.auth import forge
-from tests.auth.support import ADMIN, ADMIN_PASSWORD, PASSWORD, Portal, bearer
-from tests.ops.support import connect, json_lines, log_text, read_status, tree, wait_until
+from tests.auth.support import Portal
+from tests.harness.http import ADMIN, ADMIN_PASSWORD, PASSWORD, bearer
+from tests.harness.servers import logs_since
+from tests.harness.waiting import wait_until
+from tests.ops.support import connect, json_lines, read_status, tree
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION_COOKIE, CSRF_COOKIE = "filebay_session", "filebay_csrf"
@@ -468,14 +471,14 @@ def test_request_id_reaches_the_metadata_service_log(split: Portal) -> None:
 
     def seen() -> bool:
         # An access line is written after the response has gone out: wait for every log.
-        texts = log_text(portal, offsets)
+        texts = logs_since(portal.deployment, offsets)
         return all(
             rids <= {rec.get("request_id") for rec in json_lines(texts[service])}
             for service, rids in expected.items()
         )
 
     wait_until(seen, 10, "the request ids in every service's log")
-    texts = log_text(portal, offsets)
+    texts = logs_since(portal.deployment, offsets)
     for service, rid in (("upload", put_id), ("download", get_id), ("metadata", put_id)):
         lines = [rec for rec in json_lines(texts[service]) if rec.get("request_id") == rid]
         assert lines, (service, rid)
@@ -556,10 +559,15 @@ def test_no_secret_reaches_any_log(portal: Portal) -> None:
     )
     http.post(f"{portal.auth}/api/auth/logout", headers=bearer(jwt))
     time.sleep(0.5)  # let the last access lines reach the files
-    texts = log_text(portal, offsets)
+    texts = logs_since(portal.deployment, offsets)
     assert any(json_lines(text) for text in texts.values()), "the logs are empty"
-    service_token = (portal.data_dir / "service_token").read_text().strip()
-    secret_values["service token"] = service_token
+    # The keys each shape keeps in its data dir (the all-in-one process has no service token:
+    # nothing goes between services there).
+    for name in ("service_token", "share_cookie_key"):
+        kept = portal.data_dir / name
+        if kept.exists():
+            secret_values[name.replace("_", " ")] = kept.read_text().strip()
+    assert "share cookie key" in secret_values
     for service, text in texts.items():
         for what, value in secret_values.items():
             assert value not in text, f"the {what} appears in the {service} log"

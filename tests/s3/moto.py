@@ -20,7 +20,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.servers import free_port
+from tests.harness.servers import free_port
 
 # Credentials moto accepts (it checks none); set for the test process and every server.
 AWS_ENV = {

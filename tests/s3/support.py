@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
-from collections.abc import Callable
 
 import httpx
+
+from tests.harness.http import OUTAGE
+from tests.harness.http import client as harness_client
 
 TUS = "1.0.0"
 OFFSET_TYPE = "application/offset+octet-stream"
 
 
-def _refuse_500(response: httpx.Response) -> None:
-    assert response.status_code != 500, (
-        f"{response.request.method} {response.request.url} answered 500: {response.read()!r}"
-    )
-
-
 def client(timeout: float = 30.0) -> httpx.Client:
-    """An httpx client that fails the test on any 500 (503 and 507 are answers on purpose)."""
-    return httpx.Client(timeout=timeout, event_hooks={"response": [_refuse_500]})
+    """The harness's client: any 5xx fails the test, but 503 and 507 (the S3 server gone or
+    full) are answers on purpose here."""
+    return harness_client(timeout, allow=OUTAGE)
 
 
 def sha256(data: bytes) -> str:
@@ -57,17 +53,3 @@ def tus_offset(http: httpx.Client, url: str) -> int:
 
 def sha1_checksum(chunk: bytes) -> str:
     return "sha1 " + base64.b64encode(hashlib.sha1(chunk).digest()).decode()
-
-
-def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
-    start = time.monotonic()
-    response = call()
-    return response, time.monotonic() - start
-
-
-def wait_until(probe: Callable[[], bool], bound: float, what: str) -> None:
-    deadline = time.monotonic() + bound
-    while not probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {bound} s: {what}")
-        time.sleep(0.1)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from filebay.ids import new_id
+from tests.harness.http import timed
+from tests.harness.servers import running
 from tests.s3.moto import (
     AWS_ENV,
     MIB,
@@ -19,8 +21,7 @@ from tests.s3.moto import (
     s3_client,
     s3_env,
 )
-from tests.s3.support import client, timed, tus_create, tus_patch
-from tests.servers import running
+from tests.s3.support import client, tus_create, tus_patch
 
 QUICK = 5.0  # seconds: "503 within a few seconds", never a hang
 
@@ -84,7 +85,7 @@ def test_s3_unreachable_answers_503_quickly_and_readyz_says_why(tmp_path: Path) 
 
 def fsck(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "filebay", "fsck", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "filebay_server", "fsck", "--data-dir", str(data_dir),
          "--grace-seconds", "0", *args],
         capture_output=True, text=True, timeout=120, env={**os.environ, **env, "COLUMNS": "250"},
     )  # fmt: skip

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from filebay.transfer.disposition import content_disposition
+from tests.harness.servers import running
 from tests.s3.moto import MotoServer, new_bucket, s3_env
 from tests.s3.support import client, sha256
-from tests.servers import running
 
 
 def test_downloads_redirect_to_a_presigned_url_with_our_headers(

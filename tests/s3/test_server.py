@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.harness.database import fresh_database
+from tests.harness.servers import CRASH_MARKERS, Deployment, running
 from tests.s3.moto import MIB, MotoServer, multipart_uploads, new_bucket, object_keys, s3_client
 from tests.s3.moto import s3_env as make_s3_env
 from tests.s3.support import (
@@ -23,8 +25,6 @@ from tests.s3.support import (
     tus_offset,
     tus_patch,
 )
-from tests.servers import CRASH_MARKERS, Deployment, running
-from tests.support import fresh_database
 
 PART = 5 * MIB
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from tests.shares.support import Portal, client, running_portal
-from tests.support import crash_watch
+from tests.harness.portal import crash_watch
+from tests.shares.support import Portal, running_portal
 
 
 @pytest.fixture(scope="package", params=["all", "split"])
@@ -32,10 +31,3 @@ def owner(portal: Portal) -> dict[str, str]:
     """The bearer headers of a user who owns the files of the module's tests (each test
     uploads files of its own, so they do not meet)."""
     return portal.new_user("owner")
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    """A client without a cookie jar: every request is a stranger's."""
-    with client() as c:
-        yield c

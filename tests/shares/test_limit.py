@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.shares.support import SHARE_PASSWORD, Portal, client, cookie_header
+from tests.harness.http import client
+from tests.shares.support import SHARE_PASSWORD, Portal, cookie_header
 
 DATA = bytes(range(256)) * 64  # 16 KiB
 CLIENTS = 20

@@ -11,7 +11,7 @@ import httpx
 from tests.shares.support import SHARE_PASSWORD, Portal
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-PASSWORD_FAILURES = 10  # per link (download_service.shares.PASSWORD_FAILURES)
+PASSWORD_FAILURES = 10  # per link (filebay.sharing.links.PASSWORD_FAILURES)
 
 
 async def _burst(url: str, passwords: list[str], address: str) -> list[httpx.Response]:

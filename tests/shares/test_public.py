@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from tests.shares.support import SHARE_PASSWORD, Portal, client, cookie_header
+from tests.harness.http import client
+from tests.shares.support import SHARE_PASSWORD, Portal, cookie_header
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 PNG = (

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import running
-from tests.support import fresh_database
-from tests.tus.support import AUTH_ENV, Site, assert_no_crash, start_site
+from tests.harness.database import fresh_database
+from tests.harness.servers import assert_no_crashes, running
+from tests.tus.support import AUTH_ENV, Site, start_site
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -30,12 +30,15 @@ def site(
     data_dir = tmp_path_factory.mktemp(f"tus-{shape}")
     with contextlib.ExitStack() as stack:
         env = dict(AUTH_ENV)
+        database_url = None
         if shape == "split":
-            env["FILEBAY_DATABASE_URL"] = stack.enter_context(fresh_database("filebay_tus", pg_url))
+            database_url = stack.enter_context(fresh_database("filebay_tus", pg_url))
+            env["FILEBAY_DATABASE_URL"] = database_url
         deployment = stack.enter_context(running(shape, data_dir, env))
-        site = start_site(deployment)
+        site = start_site(deployment, database_url=database_url)
+        stack.callback(site.http.close)
         yield site
-        assert_no_crash(site)
+        assert_no_crashes(deployment)
 
 
 def _installed_version(package: str) -> str | None:

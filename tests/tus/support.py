@@ -1,4 +1,4 @@
-"""Helpers of the tus tests: a deployment with logins on, its users, raw tus requests."""
+"""Helpers of the tus tests: the harness's portal with its users' tokens, raw tus requests."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-from tests.servers import CRASH_MARKERS, Deployment, ServerProcess, free_port
-from tests.support import api_login, bearer, create_api_token, create_user
+from tests.harness import portal as harness
+from tests.harness.http import bearer, client, create_api_token
+from tests.harness.servers import Deployment, ServerProcess, free_port
 
 TUS = "1.0.0"
 OFFSET_TYPE = "application/offset+octet-stream"
@@ -36,17 +36,6 @@ AUTH_ENV = {
     "FILEBAY_LOG_LEVEL": "warning",
     "FILEBAY_REVOCATION_SECONDS": str(REVOCATION_SECONDS),
 }
-
-
-def _refuse_500(response: httpx.Response) -> None:
-    assert response.status_code < 500, (
-        f"{response.request.method} {response.request.url} answered {response.status_code}"
-    )
-
-
-def client(timeout: float = 30.0) -> httpx.Client:
-    """An httpx client that keeps no cookies and fails on any 5xx."""
-    return httpx.Client(timeout=timeout, event_hooks={"response": [_refuse_500]})
 
 
 def b64(text: str | bytes) -> str:
@@ -76,14 +65,6 @@ def random_file(path: Path, size: int) -> Path:
     return path
 
 
-def wait_for(probe: Callable[[], bool], bound: float, what: str, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + bound
-    while not probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {bound:.1f} s: {what}")
-        time.sleep(interval)
-
-
 def upload_id(location: str) -> str:
     return urlsplit(location).path.rstrip("/").rsplit("/", 1)[1]
 
@@ -92,19 +73,10 @@ def upload_id(location: str) -> str:
 
 
 @dataclass
-class Site:
-    """A running deployment with logins on, and bearer JWTs for its users."""
+class Site(harness.Portal):
+    """The harness's portal with bearer JWTs for its users (by name), and raw tus requests."""
 
-    deployment: Deployment
     tokens: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def shape(self) -> str:
-        return self.deployment.shape
-
-    @property
-    def data_dir(self) -> Path:
-        return self.deployment.data_dir
 
     @property
     def endpoint(self) -> str:
@@ -112,30 +84,29 @@ class Site:
 
     @property
     def upload_process(self) -> ServerProcess:
-        return self.deployment.processes.get("upload") or self.deployment.processes["all"]
+        return self.process("upload")
 
-    def auth(self, user: str = "alice") -> dict[str, str]:
+    def headers(self, user: str = "alice") -> dict[str, str]:
+        """The bearer headers of ``user``'s JWT."""
         return bearer(self.tokens[user])
 
     def tus(self, user: str = "alice", **extra: str) -> dict[str, str]:
-        return {**self.auth(user), "Tus-Resumable": TUS, **extra}
+        return {**self.headers(user), "Tus-Resumable": TUS, **extra}
 
     def url(self, location_or_id: str, base: str | None = None) -> str:
         path = location_or_id if "/" in location_or_id else f"/api/tus/{location_or_id}"
         return f"{base or self.deployment.upload}{urlsplit(path).path}"
 
-    def login(self, user: str, password: str) -> str:
-        return api_login(self.deployment.auth, user, password)
-
-    def add_user(self, user: str, quota_bytes: int | None = None) -> None:
+    def enrol(self, user: str, quota_bytes: int | None = None) -> None:
+        """A new user ``user`` with PASSWORD, logged in (``tokens[user]``)."""
         # No quota field at all unless one is asked for (the service's default applies).
         quota = {} if quota_bytes is None else {"quota_bytes": quota_bytes}
-        create_user(self.deployment.auth, self.auth("admin"), user, PASSWORD, **quota)
+        self.add_user(user, PASSWORD, **quota)
         self.tokens[user] = self.login(user, PASSWORD)
 
     def api_token(self, user: str) -> str:
         name = f"tus-{secrets.token_hex(3)}"
-        return str(create_api_token(self.deployment.auth, self.auth(user), name)["token"])
+        return str(create_api_token(self.auth, self.headers(user), name, http=self.http)["token"])
 
     # tus, raw
 
@@ -173,14 +144,15 @@ class Site:
 
     def record(self, file_id: str, user: str = "alice") -> dict[str, object]:
         with client() as c:
-            r = c.get(f"{self.deployment.metadata}/api/files/{file_id}", headers=self.auth(user))
+            r = c.get(f"{self.deployment.metadata}/api/files/{file_id}", headers=self.headers(user))
         assert r.status_code == 200, r.text
         return dict(r.json())
 
     def content(self, file_id: str, user: str = "alice") -> bytes:
         with client(timeout=60) as c:
             r = c.get(
-                f"{self.deployment.download}/api/files/{file_id}/content", headers=self.auth(user)
+                f"{self.deployment.download}/api/files/{file_id}/content",
+                headers=self.headers(user),
             )
         assert r.status_code == 200, r.text
         return r.content
@@ -188,30 +160,34 @@ class Site:
     def staged(self, file_id: str) -> Path:
         return self.data_dir / "staging" / file_id
 
-    def logs(self) -> str:
-        return "".join(p.log() for p in self.deployment.processes.values())
 
-
-def start_site(deployment: Deployment, users: tuple[str, ...] = ("alice", "bob", "tiny")) -> Site:
-    """Log the admin in and add ``users`` (``tiny`` has a quota of ``TINY_QUOTA`` bytes)."""
-    site = Site(deployment)
-    site.tokens["admin"] = site.login("admin", ADMIN_PASSWORD)
+def start_site(
+    deployment: Deployment,
+    users: tuple[str, ...] = ("alice", "bob", "tiny"),
+    database_url: str | None = None,
+) -> Site:
+    """Log the admin in and add ``users`` (``tiny`` has a quota of ``TINY_QUOTA`` bytes).
+    The caller stops the deployment and closes ``site.http``."""
+    site = Site(deployment, database_url, AUTH_ENV, admin_password=ADMIN_PASSWORD)
+    site.tokens["admin"] = site.admin_token()
     for user in users:
-        site.add_user(user, quota_bytes=TINY_QUOTA if user == "tiny" else None)
+        site.enrol(user, quota_bytes=TINY_QUOTA if user == "tiny" else None)
     return site
 
 
-def extra_upload_process(site: Site, env: dict[str, str] | None = None) -> ServerProcess:
-    """Another upload-service process of a split deployment: same data dir, same settings
+def extra_process(
+    site: Site, env: dict[str, str] | None = None, service: str = "upload"
+) -> ServerProcess:
+    """Another ``service`` process of a split deployment: same data dir, same settings
     (``env`` on top), its own port. The caller stops it."""
-    base = site.deployment.processes["upload"]
+    base = site.deployment.processes[service]
     port = free_port()
     proc = ServerProcess(
-        "upload",
+        service,
         port,
         base.data_dir,
         {**base.env, **(env or {})},
-        base.data_dir / f"upload-{port}.log",
+        base.data_dir / f"{service}-{port}.log",
     )
     return proc.start()
 
@@ -236,9 +212,3 @@ def patch_and_vanish(
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall("\r\n".join(lines).encode("latin-1") + sent)
         time.sleep(linger)  # the server reads what arrived before the connection drops
-
-
-def assert_no_crash(site: Site) -> None:
-    logs = site.logs()
-    for marker in CRASH_MARKERS:
-        assert marker not in logs, logs[-3000:]

@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import httpx
 
-from tests.tus.support import OFFSET_TYPE, Site, client, sha256, upload_id, wait_for
+from tests.harness.http import client
+from tests.harness.waiting import wait_until
+from tests.tus.support import OFFSET_TYPE, Site, sha256, upload_id
 
 PIECE = 64 * 1024
 
@@ -35,7 +37,7 @@ def test_two_patches_at_the_same_offset(site: Site) -> None:
     thread = threading.Thread(target=first)
     thread.start()
     try:
-        wait_for(lambda: len(sent) >= 3, 20, "the first PATCH is under way")
+        wait_until(lambda: len(sent) >= 3, 20, "the first PATCH is under way")
         answers["second"] = site.patch(url, 0, os.urandom(len(data)))
     finally:
         thread.join(60)

@@ -7,15 +7,9 @@ import base64
 import hashlib
 import os
 
-from tests.tus.support import (
-    OFFSET_TYPE,
-    Site,
-    client,
-    patch_and_vanish,
-    sha256,
-    upload_id,
-    wait_for,
-)
+from tests.harness.http import client
+from tests.harness.waiting import wait_until
+from tests.tus.support import OFFSET_TYPE, Site, patch_and_vanish, sha256, upload_id
 
 SIZE = 2 * 1024 * 1024
 SENT = 700 * 1024
@@ -34,7 +28,7 @@ def _wait_unlocked(site: Site, url: str) -> None:
         assert r.status_code in (409, 423), r.status_code
         return r.status_code == 409
 
-    wait_for(free, 15, "the dead request releases the upload")
+    wait_until(free, 15, "the dead request releases the upload")
 
 
 def test_without_checksum_the_bytes_that_arrived_are_kept(site: Site) -> None:

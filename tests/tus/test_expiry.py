@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ServerProcess, free_port, running
-from tests.tus.support import AUTH_ENV, Site, client, extra_upload_process, start_site, upload_id
+from tests.harness.http import client
+from tests.harness.servers import ServerProcess, running
+from tests.tus.support import AUTH_ENV, Site, extra_process, start_site, upload_id
 
 
 @dataclass
@@ -34,25 +35,18 @@ def _expiring(
         data_dir = tmp_path_factory.mktemp("tus-expiring")
         with running("all", data_dir, {**AUTH_ENV, **env}) as deployment:
             own = start_site(deployment, users=("alice",))
-            yield Expiring(own, deployment.upload)
+            with contextlib.closing(own.http):
+                yield Expiring(own, deployment.upload)
         return
     # Split: an upload process with a short expiry beside the others; the sweeper runs in
     # the metadata service, so a second one with the short sweep period when asked for.
     extra: list[ServerProcess] = []
     try:
         upload_env = {k: v for k, v in env.items() if k == "FILEBAY_TUS_EXPIRY_SECONDS"}
-        extra.append(extra_upload_process(site, upload_env))
+        extra.append(extra_process(site, upload_env))
         if "FILEBAY_SWEEP_SECONDS" in env:
-            base = site.deployment.processes["metadata"]
-            port = free_port()
-            metadata = ServerProcess(
-                "metadata",
-                port,
-                base.data_dir,
-                {**base.env, "FILEBAY_SWEEP_SECONDS": env["FILEBAY_SWEEP_SECONDS"]},
-                base.data_dir / f"metadata-{port}.log",
-            )
-            extra.append(metadata.start())
+            sweep = {"FILEBAY_SWEEP_SECONDS": env["FILEBAY_SWEEP_SECONDS"]}
+            extra.append(extra_process(site, sweep, "metadata"))
         yield Expiring(site, extra[0].url)
     finally:
         for proc in extra:

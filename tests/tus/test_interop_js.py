@@ -14,7 +14,7 @@ def _options(site: Site, path: Path, **extra: object) -> dict[str, object]:
     return {
         "file": str(path),
         "endpoint": site.endpoint,
-        "headers": site.auth("alice"),
+        "headers": site.headers("alice"),
         "chunkSize": CHUNK,
         "metadata": {"filename": path.name, "filetype": "application/x-test"},
         **extra,

@@ -33,7 +33,7 @@ def _check_file(site: Site, url: str, path: Path, user: str, name: str, content_
 
 def test_upload_in_small_chunks_with_sha1_checksums(site: Site, tmp_path: Path) -> None:
     path = random_file(tmp_path / "three.bin", 3 * 1024 * 1024 + 12345)
-    client = TusClient(site.endpoint, headers=site.auth("alice"))
+    client = TusClient(site.endpoint, headers=site.headers("alice"))
     uploader = client.uploader(
         file_path=str(path),
         chunk_size=CHUNK,
@@ -79,7 +79,7 @@ def test_resume_with_a_new_uploader_and_an_api_token(site: Site, tmp_path: Path)
 def test_an_empty_file(site: Site, tmp_path: Path) -> None:
     path = tmp_path / "empty.txt"
     path.write_bytes(b"")
-    uploader = TusClient(site.endpoint, headers=site.auth("alice")).uploader(
+    uploader = TusClient(site.endpoint, headers=site.headers("alice")).uploader(
         file_path=str(path), metadata={"filename": "empty.txt"}
     )
     uploader.upload()

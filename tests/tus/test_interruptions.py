@@ -16,17 +16,17 @@ import pytest
 from tusclient.client import TusClient
 
 from filebay.transfer.tus.service import LEASE_SECONDS
+from tests.harness.http import client
+from tests.harness.waiting import wait_until
 from tests.tus import jsclient
 from tests.tus.support import (
     OFFSET_TYPE,
     Site,
-    client,
-    extra_upload_process,
+    extra_process,
     file_sha256,
     random_file,
     sha256,
     upload_id,
-    wait_for,
 )
 
 CHUNK = 512 * 1024
@@ -42,7 +42,7 @@ def test_client_killed_mid_patch_then_a_new_client_resumes(
     options = {
         "file": str(path),
         "endpoint": site.endpoint,
-        "headers": site.auth(),
+        "headers": site.headers(),
         "chunkSize": CHUNK,
         "metadata": {"filename": path.name},
     }
@@ -56,7 +56,7 @@ def test_client_killed_mid_patch_then_a_new_client_resumes(
     assert jsclient.patch_offsets(events) == [0, CHUNK, 2 * CHUNK]
 
     # The server notices the dead connection and keeps the bytes that arrived.
-    wait_for(lambda: site.offset(url) > 2 * CHUNK, 15, "the partial chunk is kept")
+    wait_until(lambda: site.offset(url) > 2 * CHUNK, 15, "the partial chunk is kept")
     offset = site.offset(url)
     assert 2 * CHUNK < offset <= stall_at
 
@@ -73,7 +73,7 @@ def test_server_restarted_between_chunks(site: Site, tmp_path: Path) -> None:
     """A graceful restart (SIGTERM) of the server (the upload service in the split shape)
     between two chunks: a new uploader goes on from the offset."""
     path = random_file(tmp_path / "restart.bin", 5 * CHUNK + 3)
-    client_ = TusClient(site.endpoint, headers=site.auth())
+    client_ = TusClient(site.endpoint, headers=site.headers())
     first = client_.uploader(
         file_path=str(path), chunk_size=CHUNK, metadata={"filename": "restart.bin"}
     )
@@ -122,7 +122,7 @@ def test_server_killed_mid_patch(site: Site) -> None:
     thread = threading.Thread(target=slow_patch)
     thread.start()
     try:
-        wait_for(lambda: len(sent) >= 12, 20, "the PATCH is under way")
+        wait_until(lambda: len(sent) >= 12, 20, "the PATCH is under way")
         site.upload_process.kill()
     finally:
         thread.join(30)
@@ -136,7 +136,7 @@ def test_server_killed_mid_patch(site: Site) -> None:
         answers.append(site.patch(url, CHUNK, data[CHUNK:]).status_code)
         return answers[-1] != 423
 
-    wait_for(resumed, LEASE_SECONDS + 5, "the dead request's lease runs out", interval=0.5)
+    wait_until(resumed, LEASE_SECONDS + 5, "the dead request's lease runs out", interval=0.5)
     assert answers[-1] == 204, answers
     assert site.record(upload_id(url))["sha256"] == sha256(data)
 
@@ -145,7 +145,7 @@ def test_server_killed_mid_patch(site: Site) -> None:
 def test_two_upload_processes(site: Site) -> None:
     """Split shape, scaled out: create through one upload process, PATCH through the other,
     HEAD through either; no state lives in a process."""
-    other = extra_upload_process(site)
+    other = extra_process(site)
     try:
         one, two = site.deployment.upload, other.url
         data = os.urandom(3 * CHUNK + 11)

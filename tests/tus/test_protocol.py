@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.harness.http import client
 from tests.tus.support import (
     MAX_UPLOAD,
     OFFSET_TYPE,
@@ -20,7 +21,6 @@ from tests.tus.support import (
     TINY_QUOTA,
     TUS,
     Site,
-    client,
     metadata_header,
     sha256,
     upload_id,
@@ -55,7 +55,7 @@ def test_options_advertises_the_extensions(site: Site) -> None:
 @pytest.mark.parametrize("version", [None, "0.2.2", "1.0", ""])
 def test_412_without_the_right_tus_resumable(site: Site, version: str | None) -> None:
     url = site.create(10)
-    headers = site.auth()
+    headers = site.headers()
     if version is not None:
         headers["Tus-Resumable"] = version
     with client() as c:
@@ -175,7 +175,7 @@ def _put(site: Site, user: str, name: str, size: int) -> str:
     with client() as c:
         r = c.put(
             f"{site.deployment.upload}/api/upload/{name}",
-            headers=site.auth(user),
+            headers=site.headers(user),
             content=os.urandom(size),
         )
     assert r.status_code == 201, r.text
@@ -187,20 +187,20 @@ def test_413_over_quota_at_the_end(site: Site) -> None:
     lowered the quota meanwhile): it is refused at its end, and nothing of it is kept. Its
     length was held all along: a plain upload could not take its room."""
     user = f"q{os.urandom(3).hex()}"
-    site.add_user(user, quota_bytes=1000)
+    site.enrol(user, quota_bytes=1000)
     resumable = site.create(700, user)
     with client() as c:
         refused = c.put(
             f"{site.deployment.upload}/api/upload/quick.bin",
             content=os.urandom(700),
-            headers=site.auth(user),
+            headers=site.headers(user),
         )
         assert refused.status_code == 413, refused.text
         quick = _put(site, user, "quick.bin", 300)  # 700 held + 300 = the whole quota
         lowered = c.patch(
             f"{site.deployment.auth}/api/users/{user}",
             json={"quota_bytes": 900},
-            headers=site.auth("admin"),
+            headers=site.headers("admin"),
         )
         assert lowered.status_code == 200, lowered.text
     # Services trust a checked token (and its quota) for FILEBAY_REVOCATION_SECONDS.
@@ -209,7 +209,7 @@ def test_413_over_quota_at_the_end(site: Site) -> None:
     assert r.status_code == 413
     assert r.json()["code"] == "quota_exceeded"
     with client() as c:
-        listed = c.get(f"{site.deployment.metadata}/api/files", headers=site.auth(user)).json()
+        listed = c.get(f"{site.deployment.metadata}/api/files", headers=site.headers(user)).json()
     assert [item["id"] for item in listed["items"]] == [quick]
     assert site.head(resumable, user).status_code == 404
     assert not site.staged(upload_id(resumable)).exists()
@@ -224,7 +224,7 @@ def test_unfinished_uploads_hold_their_length_of_the_quota(site: Site) -> None:
     that would pass the quota with them is refused when it is created (a user could
     otherwise open upload after upload, each just under the quota, and fill the disk)."""
     user = f"r{os.urandom(3).hex()}"
-    site.add_user(user, quota_bytes=1000)
+    site.enrol(user, quota_bytes=1000)
     _put(site, user, "stored.bin", 600)
     with client() as c:
         opened = []
@@ -250,7 +250,7 @@ def test_unfinished_uploads_hold_their_length_of_the_quota(site: Site) -> None:
 
 def test_concurrent_creations_cannot_all_squeeze_into_the_quota(site: Site) -> None:
     user = f"c{os.urandom(3).hex()}"
-    site.add_user(user, quota_bytes=1000)
+    site.enrol(user, quota_bytes=1000)
     headers = site.tus(user, **{"Upload-Length": "300"})
 
     async def create_many() -> list[int]:
@@ -267,7 +267,7 @@ def test_a_failed_creation_with_upload_leaves_no_upload(site: Site) -> None:
     """An answer without a Location cannot be resumed or ended by anyone: the upload it
     created goes with it (it held staged bytes and quota until it expired)."""
     user = f"f{os.urandom(3).hex()}"
-    site.add_user(user, quota_bytes=1000)
+    site.enrol(user, quota_bytes=1000)
     bad_checksum = _checksum("sha256", b"something else")
 
     def chunked(data: bytes) -> Iterator[bytes]:
@@ -438,7 +438,7 @@ def test_another_users_upload_is_404(site: Site) -> None:
     assert site.head(url).status_code == 200
     with client() as c:
         r = c.get(
-            f"{site.deployment.metadata}/api/files/{upload_id(url)}", headers=site.auth("bob")
+            f"{site.deployment.metadata}/api/files/{upload_id(url)}", headers=site.headers("bob")
         )
     assert r.status_code == 404
 
@@ -477,7 +477,7 @@ def test_termination(site: Site) -> None:
         assert c.delete(url, headers=site.tus()).status_code == 404
     assert not site.staged(file_id).exists()
     with client() as c:
-        r = c.get(f"{site.deployment.metadata}/api/files/{file_id}", headers=site.auth())
+        r = c.get(f"{site.deployment.metadata}/api/files/{file_id}", headers=site.headers())
     assert r.status_code == 404
 
 

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
-from tests.api.support import assert_no_crashes
-from tests.servers import Deployment, running
-from tests.support import api_login
+from tests.harness.http import api_login
+from tests.harness.servers import Deployment, assert_no_crashes, running
 from tests.ui.support import (
     ADMIN_PASSWORD,
     BIG_SIZE,

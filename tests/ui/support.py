@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, expect
 
-from tests.support import bearer, create_user
+from tests.harness.http import bearer, client, create_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's Chromium, quiet: no sandbox (root in CI), no GPU, no calls home.
@@ -103,13 +102,15 @@ def add_user(
 
 
 def put_file(upload_base: str, token: str, name: str, data: bytes) -> dict[str, Any]:
-    r = httpx.put(f"{upload_base}/api/upload/{name}", content=data, headers=bearer(token))
+    with client() as http:
+        r = http.put(f"{upload_base}/api/upload/{name}", content=data, headers=bearer(token))
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
 def list_files(metadata_base: str, token: str, **params: Any) -> list[dict[str, Any]]:
-    r = httpx.get(f"{metadata_base}/api/files", params=params, headers=bearer(token))
+    with client() as http:
+        r = http.get(f"{metadata_base}/api/files", params=params, headers=bearer(token))
     assert r.status_code == 200, r.text
     return list(r.json()["items"])
 

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import Deployment
+from tests.harness.servers import Deployment
 from tests.ui.conftest import NewContext
 from tests.ui.support import PASSWORD, add_user
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
-from tests.servers import Deployment
-from tests.support import api_login
+from tests.harness.http import api_login
+from tests.harness.servers import Deployment
 from tests.ui.conftest import NewContext
 from tests.ui.support import (
     ADMIN_PASSWORD,

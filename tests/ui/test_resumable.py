@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Request, Response, expect
 
-from tests.servers import Deployment
-from tests.support import api_login
+from tests.harness.http import api_login
+from tests.harness.servers import Deployment
 from tests.ui.conftest import NewContext
 from tests.ui.support import BIG_SIZE as SIZE
 from tests.ui.support import MIB, PASSWORD, add_user, list_files, login

@@ -7,8 +7,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.servers import Deployment
-from tests.support import api_login
+from tests.harness.http import api_login
+from tests.harness.servers import Deployment
 from tests.ui.conftest import NewContext
 from tests.ui.support import PASSWORD, add_user, list_files, login, put_file
 

@@ -12,8 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.api.support import assert_no_crashes
-from tests.servers import Deployment, running
+from tests.harness.servers import Deployment, assert_no_crashes, running
 from tests.ui.conftest import NewContext
 from tests.ui.support import ADMIN_PASSWORD, login, png, write_files
 

@@ -11,7 +11,13 @@ from typer.testing import CliRunner
 from filebay.config import Settings
 from filebay_server.cli import app
 
-PASSWORDS = ("db-password-1", "s3-password-2", "service-token-3", "admin-password-4")
+PASSWORDS = (
+    "db-password-1",
+    "s3-password-2",
+    "service-token-3",
+    "admin-password-4",
+    "share-cookie-key-5",
+)
 
 
 @pytest.fixture
@@ -23,6 +29,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FILEBAY_S3_ENDPOINT", f"http://minio-user:{PASSWORDS[1]}@minio:9000")
     monkeypatch.setenv("FILEBAY_SERVICE_TOKEN", PASSWORDS[2])
     monkeypatch.setenv("FILEBAY_ADMIN_PASSWORD", PASSWORDS[3])
+    monkeypatch.setenv("FILEBAY_SHARE_COOKIE_KEY", PASSWORDS[4])
 
 
 def test_masked_settings_hide_secrets_and_url_passwords(env: None) -> None:
@@ -33,6 +40,7 @@ def test_masked_settings_hide_secrets_and_url_passwords(env: None) -> None:
     assert masked["database_url"] == "postgresql+asyncpg://filebay:***@db:5432/filebay"
     assert masked["s3_endpoint"] == "http://minio-user:***@minio:9000"
     assert masked["service_token"] == "********"
+    assert masked["share_cookie_key"] == "********"
 
 
 def test_a_url_without_credentials_is_shown_as_it_is(

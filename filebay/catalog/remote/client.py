@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from filebay.catalog.files import FileRecord, ListQuery, NewFile, Page, SortKey
 from filebay.catalog.quota import Quota
+from filebay.catalog.remote import wire
 from filebay.catalog.shares import Share
 from filebay.catalog.uploads import UploadSession
 from filebay.catalog.users import User
@@ -28,39 +29,23 @@ from filebay.ids import is_valid_id
 from filebay.observability.context import REQUEST_ID_HEADER, request_id
 from filebay.observability.metrics import CATALOG_RETRIES
 
-INTERNAL = "/internal/v1"
 # Reads are retried on connection failures; writes are not (they may have happened).
 RETRIES = 2
 RETRY_DELAY = 0.2
 # Transport errors after which the request surely never reached the metadata service.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_JSON = {"Content-Type": "application/json"}
 
-
-def record_from_json(data: dict[str, Any]) -> FileRecord:
-    return FileRecord(
-        id=data["id"],
-        owner=data["owner"],
-        name=data["name"],
-        size=int(data["size"]),
-        content_type=data["content_type"],
-        sha256=data["sha256"],
-        blob_key=data["blob_key"],
-        created_at=datetime.fromisoformat(data["created_at"]),
-        updated_at=datetime.fromisoformat(data["updated_at"]),
-        shared=bool(data.get("shared", False)),
-    )
-
-
-def _owner_params(owner: str | None) -> dict[str, str]:
-    return {"all": "1"} if owner is None else {"owner": owner}
+Out = TypeVar("Out", bound=BaseModel)
 
 
 class HttpCatalog:
-    """Talks to ``/internal/v1`` of the metadata service with the service token."""
+    """Talks to ``/internal/v1`` of the metadata service with the service token; every
+    body and answer is a model of ``filebay.catalog.remote.wire``."""
 
     def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + INTERNAL,
+            base_url=base_url.rstrip("/") + wire.PREFIX,
             headers={"Authorization": f"Bearer {token}"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
@@ -69,15 +54,26 @@ class HttpCatalog:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def _call(
-        self, method: str, path: str, *, idempotent: bool, **kwargs: Any
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        body: BaseModel | None = None,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
+        content = None if body is None else body.model_dump_json()
         attempts = RETRIES + 1 if idempotent else 1
         for attempt in range(attempts):
             rid = request_id.get()
-            headers = {REQUEST_ID_HEADER: rid} if rid else None
+            headers = {} if body is None else dict(_JSON)
+            if rid:
+                headers[REQUEST_ID_HEADER] = rid
             try:
-                response = await self._client.request(method, path, headers=headers, **kwargs)
+                response = await self._client.request(
+                    method, path, headers=headers, content=content, params=params
+                )
             except httpx.TransportError as exc:
                 # A write whose connection failed before sending is still safe to report as 503.
                 if attempt + 1 < attempts:
@@ -90,6 +86,20 @@ class HttpCatalog:
                 raise CatalogUnavailable() from exc
             return self._check(response)
         raise CatalogUnavailable()  # pragma: no cover - loop always returns or raises
+
+    async def _call(
+        self,
+        answer: type[Out],
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        body: BaseModel | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Out:
+        """Send, and parse the answer with its wire model."""
+        response = await self._send(method, path, idempotent=idempotent, body=body, params=params)
+        return answer.model_validate_json(response.content)
 
     @staticmethod
     def _check(response: httpx.Response) -> httpx.Response:
@@ -119,189 +129,157 @@ class HttpCatalog:
         raise error
 
     async def add(self, new: NewFile, quota: Quota | None = None) -> FileRecord:
-        body = {**asdict(new), **(quota or Quota()).to_json()}
-        response = await self._call("POST", "/files", idempotent=False, json=body)
-        return record_from_json(response.json())
+        body = wire.AddBody.of_file(new, quota)
+        out = await self._call(wire.FileOut, "POST", wire.FILES, idempotent=False, body=body)
+        return out.record()
 
     async def add_many(self, news: list[NewFile], quota: Quota | None = None) -> list[FileRecord]:
         if not news:
             return []
-        body = {"files": [asdict(new) for new in news], **(quota or Quota()).to_json()}
-        response = await self._call("POST", "/files/batch", idempotent=False, json=body)
-        return [record_from_json(item) for item in response.json()["files"]]
+        body = wire.AddManyBody.of(news, quota)
+        out = await self._call(wire.FilesOut, "POST", wire.FILES_BATCH, idempotent=False, body=body)
+        return [item.record() for item in out.files]
 
     async def owners(self) -> list[str]:
-        response = await self._call("GET", "/owners", idempotent=True)
-        return [str(owner) for owner in response.json()["owners"]]
+        return (await self._call(wire.OwnersOut, "GET", wire.OWNERS, idempotent=True)).owners
 
     async def usage(self, owner: str) -> int:
-        response = await self._call("GET", "/usage", idempotent=True, params={"owner": owner})
-        return int(response.json()["bytes"])
+        params = {"owner": owner}
+        out = await self._call(wire.UsageOut, "GET", wire.USAGE, idempotent=True, params=params)
+        return out.bytes
 
     async def session_user(self, username: str, session_hash: str) -> User | None:
-        response = await self._call(
-            "POST",
-            "/auth/session",
-            idempotent=True,
-            json={"username": username, "session_hash": session_hash},
+        body = wire.SessionLookup.model_construct(username=username, session_hash=session_hash)
+        out = await self._call(
+            wire.MaybeUserOut, "POST", wire.AUTH_SESSION, idempotent=True, body=body
         )
-        data = response.json()
-        return None if data["user"] is None else User.from_json(data["user"])
+        return None if out.user is None else out.user.user()
 
     async def resolve_api_token(self, token_hash: str) -> User | None:
-        response = await self._call(
-            "POST", "/auth/api-token", idempotent=True, json={"token_hash": token_hash}
+        body = wire.TokenLookup.model_construct(token_hash=token_hash)
+        out = await self._call(
+            wire.MaybeUserOut, "POST", wire.AUTH_API_TOKEN, idempotent=True, body=body
         )
-        data = response.json()
-        return None if data["user"] is None else User.from_json(data["user"])
+        return None if out.user is None else out.user.user()
 
     async def get(self, file_id: str, owner: str | None) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
-        response = await self._call(
-            "GET", f"/files/{file_id}", idempotent=True, params=_owner_params(owner)
-        )
-        return record_from_json(response.json())
+        path = wire.FILE.format(file_id=file_id)
+        params = wire.owner_params(owner)
+        out = await self._call(wire.FileOut, "GET", path, idempotent=True, params=params)
+        return out.record()
 
     async def list(self, owner: str | None, query: ListQuery) -> Page:
-        params = {**_owner_params(owner), "limit": str(query.limit), "sort": query.sort.value}
-        if query.cursor:
-            params["cursor"] = query.cursor
-        if query.q:
-            params["q"] = query.q
-        response = await self._call("GET", "/files", idempotent=True, params=params)
-        data = response.json()
-        return Page([record_from_json(r) for r in data["items"]], data["next_cursor"])
+        params = wire.list_params(owner, query)
+        out = await self._call(wire.PageOut, "GET", wire.FILES, idempotent=True, params=params)
+        return Page([item.record() for item in out.items], out.next_cursor)
 
     async def rename(self, file_id: str, owner: str | None, name: str) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
-        response = await self._call(
+        out = await self._call(
+            wire.FileOut,
             "PATCH",
-            f"/files/{file_id}",
+            wire.FILE.format(file_id=file_id),
             idempotent=True,
-            params=_owner_params(owner),
-            json={"name": name},
+            params=wire.owner_params(owner),
+            body=wire.RenameBody.model_construct(name=name),
         )
-        return record_from_json(response.json())
+        return out.record()
 
     async def delete(self, file_id: str, owner: str | None) -> FileRecord:
         if not is_valid_id(file_id):
             raise NotFound()
-        response = await self._call(
-            "DELETE", f"/files/{file_id}", idempotent=False, params=_owner_params(owner)
-        )
-        return record_from_json(response.json())
+        path = wire.FILE.format(file_id=file_id)
+        params = wire.owner_params(owner)
+        out = await self._call(wire.FileOut, "DELETE", path, idempotent=False, params=params)
+        return out.record()
 
     async def create_upload(self, session: UploadSession, quota: Quota | None = None) -> None:
-        body = {**session.to_json(), **(quota or Quota()).to_json()}
-        await self._call("POST", "/uploads", idempotent=False, json=body)
+        body = wire.UploadBody.of(session, quota)
+        await self._call(wire.CreatedOut, "POST", wire.UPLOADS, idempotent=False, body=body)
 
     async def get_upload(self, upload_id: str, owner: str | None) -> UploadSession:
         if not is_valid_id(upload_id):
             raise NotFound()
-        response = await self._call(
-            "GET", f"/uploads/{upload_id}", idempotent=True, params=_owner_params(owner)
-        )
-        return UploadSession.from_json(response.json())
+        path = wire.UPLOAD.format(upload_id=upload_id)
+        params = wire.owner_params(owner)
+        out = await self._call(wire.UploadOut, "GET", path, idempotent=True, params=params)
+        return out.session()
 
     async def lock_upload(
         self, upload_id: str, owner: str, token: str, lease_seconds: int
     ) -> UploadSession:
         if not is_valid_id(upload_id):
             raise NotFound()
-        response = await self._call(
-            "POST",
-            f"/uploads/{upload_id}/lock",
-            idempotent=False,
-            json={"owner": owner, "token": token, "lease_seconds": lease_seconds},
-        )
-        return UploadSession.from_json(response.json())
+        body = wire.LockBody.model_construct(owner=owner, token=token, lease_seconds=lease_seconds)
+        path = wire.UPLOAD_LOCK.format(upload_id=upload_id)
+        out = await self._call(wire.UploadOut, "POST", path, idempotent=False, body=body)
+        return out.session()
 
     async def renew_lock(self, upload_id: str, token: str, lease_seconds: int) -> None:
-        await self._call(
-            "POST",
-            f"/uploads/{upload_id}/renew",
-            idempotent=True,
-            json={"token": token, "lease_seconds": lease_seconds},
-        )
+        body = wire.RenewBody.model_construct(token=token, lease_seconds=lease_seconds)
+        path = wire.UPLOAD_RENEW.format(upload_id=upload_id)
+        await self._send("POST", path, idempotent=True, body=body)
 
     async def advance_upload(
         self, upload_id: str, token: str, offset: int, expires_at: datetime, release: bool = False
     ) -> None:
-        body = {
-            "token": token,
-            "offset": offset,
-            "expires_at": expires_at.isoformat(),
-            "release": release,
-        }
-        await self._call("POST", f"/uploads/{upload_id}/advance", idempotent=True, json=body)
+        body = wire.AdvanceBody.model_construct(
+            token=token, offset=offset, expires_at=expires_at, release=release
+        )
+        path = wire.UPLOAD_ADVANCE.format(upload_id=upload_id)
+        await self._send("POST", path, idempotent=True, body=body)
 
     async def unlock_upload(self, upload_id: str, token: str) -> None:
-        await self._call(
-            "POST", f"/uploads/{upload_id}/unlock", idempotent=True, json={"token": token}
-        )
+        body = wire.UnlockBody.model_construct(token=token)
+        path = wire.UPLOAD_UNLOCK.format(upload_id=upload_id)
+        await self._send("POST", path, idempotent=True, body=body)
 
     async def delete_upload(self, upload_id: str, owner: str | None) -> None:
         if not is_valid_id(upload_id):
             return
-        await self._call(
-            "DELETE", f"/uploads/{upload_id}", idempotent=True, params=_owner_params(owner)
-        )
+        path = wire.UPLOAD.format(upload_id=upload_id)
+        await self._send("DELETE", path, idempotent=True, params=wire.owner_params(owner))
 
     async def expired_uploads(self, now: datetime, limit: int) -> list[UploadSession]:
-        response = await self._call(
-            "GET",
-            "/uploads-expired",
-            idempotent=True,
-            params={"now": now.isoformat(), "limit": str(limit)},
+        params = wire.expired_params(now, limit)
+        out = await self._call(
+            wire.UploadsOut, "GET", wire.UPLOADS_EXPIRED, idempotent=True, params=params
         )
-        return [UploadSession.from_json(item) for item in response.json()["items"]]
+        return [item.session() for item in out.items]
 
     async def count_uploads(self) -> int:
-        response = await self._call("GET", "/uploads-count", idempotent=True)
-        return int(response.json()["count"])
+        return (await self._call(wire.CountOut, "GET", wire.UPLOADS_COUNT, idempotent=True)).count
 
     async def find_share(self, token_hash: str) -> Share | None:
-        response = await self._call(
-            "POST", "/shares/find", idempotent=True, json={"token_hash": token_hash}
+        body = wire.TokenLookup.model_construct(token_hash=token_hash)
+        out = await self._call(
+            wire.MaybeShareOut, "POST", wire.SHARES_FIND, idempotent=True, body=body
         )
-        data = response.json()
-        return None if data["share"] is None else Share.from_json(data["share"])
+        return None if out.share is None else out.share.share()
 
     async def count_download(self, share_id: str, now: datetime) -> bool:
-        response = await self._call(
-            "POST", f"/shares/{share_id}/count", idempotent=False, json={"now": now.isoformat()}
-        )
-        return bool(response.json()["counted"])
+        body = wire.CountBody.model_construct(now=now)
+        path = wire.SHARE_COUNT.format(share_id=share_id)
+        out = await self._call(wire.CountedOut, "POST", path, idempotent=False, body=body)
+        return out.counted
 
     async def reserve_login_attempt(self, keys: list[str], limits: list[int], window: int) -> int:
-        body = {"keys": keys, "limits": limits, "window": window}
-        try:
-            # Not retried: a retry of a reservation that was made would count it twice.
-            response = await self._call("POST", "/limits/reserve", idempotent=False, json=body)
-        except NotFound:
-            # A metadata service of the last release (a rolling update): check, then count
-            # at once (close to a reservation, but not atomic).
-            response = await self._call("POST", "/limits/check", idempotent=True, json=body)
-            wait = int(response.json()["retry_after"])
-            if not wait:
-                body = {"keys": keys, "window": window}
-                await self._call("POST", "/limits/fail", idempotent=False, json=body)
-            return wait
-        return int(response.json()["retry_after"])
+        body = wire.ReserveBody.model_construct(keys=keys, limits=limits, window=window)
+        # Not retried: a retry of a reservation that was made would count it twice.
+        out = await self._call(
+            wire.RetryAfterOut, "POST", wire.LIMITS_RESERVE, idempotent=False, body=body
+        )
+        return out.retry_after
 
     async def release_login_attempt(self, uncount: list[str], reset: list[str]) -> None:
-        body = {"uncount": uncount, "reset": reset}
-        try:
-            await self._call("POST", "/limits/release", idempotent=False, json=body)
-        except NotFound:
-            # The last release's metadata service can only start counters again.
-            if reset:
-                await self._call("POST", "/limits/clear", idempotent=True, json={"keys": reset})
+        body = wire.ReleaseBody.model_construct(uncount=uncount, reset=reset)
+        await self._send("POST", wire.LIMITS_RELEASE, idempotent=False, body=body)
 
     async def ping(self) -> None:
-        await self._call("GET", "/ready", idempotent=False)
+        await self._send("GET", wire.READY, idempotent=False)
 
     async def iter_all(self) -> AsyncIterator[FileRecord]:
         cursor = None

@@ -38,7 +38,7 @@ from filebay.errors import (
 )
 from filebay.ids import new_id
 from filebay.names import clean_name, guess_content_type
-from filebay.storage.base import BlobStore, StagedWriter, Staging
+from filebay.storage.base import BlobStore, StagedWriter, Staging, StagingStore
 
 log = logging.getLogger("filebay.transfer.tus")
 
@@ -70,8 +70,7 @@ class TusService:
     ) -> None:
         if not isinstance(store, Staging):
             raise TypeError("this blob store cannot stage resumable uploads")
-        self._store: Staging = store
-        self._blobs = store
+        self._store: StagingStore = store
         self._catalog = catalog
         self._uploads = uploads
         self.max_size = max_size
@@ -307,7 +306,7 @@ class TusService:
                 existing = await self._catalog.get(session.id, session.owner)
                 await self._uploads.delete_upload(session.id, None)
                 return existing
-        digest = await _sha256(self._blobs.read(session.id))
+        digest = await _sha256(self._store.read(session.id))
         new = NewFile(
             id=session.id,
             owner=session.owner,
@@ -320,7 +319,7 @@ class TusService:
         try:
             record = await self._catalog.add(new, quota)
         except QuotaExceeded:
-            await self._blobs.delete(session.id)
+            await self._store.delete(session.id)
             await self._uploads.delete_upload(session.id, None)
             raise
         await self._uploads.delete_upload(session.id, None)
@@ -337,15 +336,6 @@ class TusService:
         and run to the end even when the request is being cancelled."""
         with contextlib.suppress(Exception):
             await asyncio.shield(self.terminate(upload_id, owner))
-
-    async def sweep(self, limit: int = 100) -> int:
-        """Remove expired uploads; safe on several replicas at once."""
-        removed = 0
-        for session in await self._uploads.expired_uploads(datetime.now(UTC), limit):
-            await self._uploads.delete_upload(session.id, None)
-            await self._store.delete_staged(session.id)
-            removed += 1
-        return removed
 
 
 async def _sha256(chunks: AsyncIterator[bytes]) -> str:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from filebay.errors import BlobNotFound, StorageFull
 from filebay.ids import new_id
 from filebay.storage import local
-from filebay.storage.base import BlobStat, LocalPaths, Sweepable
+from filebay.storage.base import BlobStat, Sweepable
 from filebay.storage.local import LocalBlobStore, LocalBlobWriter
 
 
@@ -52,9 +52,8 @@ def store(tmp_path: Path) -> LocalBlobStore:
     return LocalBlobStore(tmp_path / "data")
 
 
-def test_local_store_has_the_sweep_and_path_powers(store: LocalBlobStore) -> None:
+def test_local_store_has_the_sweep_power(store: LocalBlobStore) -> None:
     assert isinstance(store, Sweepable)
-    assert isinstance(store, LocalPaths)
 
 
 def test_nothing_is_visible_before_commit_and_everything_after(store: LocalBlobStore) -> None:
@@ -83,7 +82,7 @@ def test_nothing_is_visible_before_commit_and_everything_after(store: LocalBlobS
 
 
 def test_the_temp_file_is_on_the_same_filesystem_and_private(store: LocalBlobStore) -> None:
-    path = Path(store.local_path(asyncio.run(put(store, b"secret"))))
+    path = store.path_for(asyncio.run(put(store, b"secret")))
     assert path.stat().st_dev == store.temp_dir.stat().st_dev
     assert path.stat().st_mode & 0o077 == 0
     assert path.is_relative_to(store.blob_dir)

@@ -410,12 +410,12 @@ def test_a_missing_bucket_or_a_dead_endpoint_is_unavailable_not_missing(
 
 @pytest.fixture
 def unused_port() -> int:
-    from tests.servers import free_port
+    from tests.harness.servers import free_port
 
     return free_port()
 
 
-# --- the deployment identity and the quarantine (filebay.orphans) ----------------------------
+# --- the deployment identity and the quarantine (filebay.upkeep) -----------------------------
 
 
 def test_the_deployment_identity_is_written_once(backend: Backend) -> None:

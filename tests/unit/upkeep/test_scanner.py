@@ -1,11 +1,12 @@
-"""filebay.fsck: find what is damaged or left over between catalog and blob store."""
+"""filebay.upkeep.scanner as ``filebay fsck`` runs it: find what is damaged or left over
+between catalog and blob store, and repair it."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,12 @@ from filebay.catalog.files import FileRecord, NewFile
 from filebay.catalog.sql.deployment import SqlDeployment
 from filebay.catalog.sql.files import SqlCatalog
 from filebay.errors import BlobNotFound, NotFound
-from filebay.fsck import Finding, Report, run_fsck
 from filebay.ids import new_id
-from filebay.orphans import establish_identity
 from filebay.storage.base import BlobStat, BlobWriter
 from filebay.storage.local import LocalBlobStore, LocalBlobWriter
-
-LATER = timedelta(hours=2)  # past the default one-hour grace
+from filebay.upkeep.findings import Report
+from filebay.upkeep.identity import establish_identity
+from tests.unit.upkeep.support import LATER, blob, fsck, held, live
 
 
 class Env:
@@ -28,18 +28,11 @@ class Env:
         self.store = LocalBlobStore(root / "data")
         self.catalog = catalog
 
-    async def blob(self, data: bytes) -> str:
-        key = new_id()
-        writer = await self.store.open_writer(key)
-        await writer.write(data)
-        await writer.commit()
-        return key
-
     async def file(
         self, data: bytes, *, size: int | None = None, sha256: str | None = None
     ) -> FileRecord:
         """A blob and its record; ``size``/``sha256`` let the record lie about the blob."""
-        key = await self.blob(data)
+        key = await blob(self.store, data)
         return await self.catalog.add(
             NewFile(
                 id=key,
@@ -52,19 +45,16 @@ class Env:
             )
         )
 
+    async def untouched(self, record: FileRecord) -> None:
+        """Damage is reported, never repaired: the record and its blob stay as they are."""
+        assert await self.catalog.get(record.id, None) == record
+        assert await live(self.store) == {record.blob_key}
+
     async def temp(self, data: bytes) -> BlobWriter:
         writer = await self.store.open_writer(new_id())
         # Padded past what a local writer holds in memory, so the temp file exists.
         await writer.write(data.ljust(LocalBlobWriter.HOLD_BYTES, b"."))
         return writer
-
-    async def blob_keys(self) -> set[str]:
-        stats: AsyncIterator[BlobStat] = self.store.iter_blobs()
-        return {stat.key async for stat in stats}
-
-    async def quarantined(self) -> set[str]:
-        stats: AsyncIterator[BlobStat] = self.store.iter_quarantined()
-        return {stat.key async for stat in stats}
 
     async def temp_count(self) -> int:
         stats: AsyncIterator[BlobStat] = self.store.iter_temps()
@@ -100,7 +90,7 @@ def test_a_consistent_store_is_clean(run: Callable[[Scenario], None]) -> None:
     async def scenario(env: Env) -> None:
         for n in range(3):
             await env.file(b"x" * n)
-        report = await run_fsck(env.catalog, env.store, verify=True, now=datetime.now(UTC) + LATER)
+        report = await fsck(env.catalog, env.store, verify=True, now=LATER)
         assert (report.records, report.blobs, report.findings) == (3, 3, [])
         assert report.clean
 
@@ -115,14 +105,14 @@ def test_a_record_without_its_blob_is_found_and_repair_removes_the_record(
         lost = await env.file(b"lost")
         await env.store.delete(lost.blob_key)
 
-        report = await run_fsck(env.catalog, env.store)
+        report = await fsck(env.catalog, env.store)
         assert kinds(report) == [("missing_blob", lost.id)]
         assert not report.findings[0].repaired
         assert report.findings[0].is_damage
         assert not report.clean
         assert await env.catalog.get(lost.id, None) == lost  # report only: nothing touched
 
-        report = await run_fsck(env.catalog, env.store, repair=True)
+        report = await fsck(env.catalog, env.store, repair=True)
         assert kinds(report) == [("missing_blob", lost.id)]
         assert report.findings[0].repaired
         assert not report.clean  # the bytes are lost: repaired, but not clean
@@ -130,7 +120,7 @@ def test_a_record_without_its_blob_is_found_and_repair_removes_the_record(
             await env.catalog.get(lost.id, None)
         assert await env.catalog.get(kept.id, None) == kept
 
-        again = await run_fsck(env.catalog, env.store)
+        again = await fsck(env.catalog, env.store)
         assert again.findings == [] and again.clean
 
     run(scenario)
@@ -141,12 +131,12 @@ def test_an_orphan_blob_is_left_alone_within_the_grace_period(
 ) -> None:
     async def scenario(env: Env) -> None:
         await env.file(b"has a record")
-        orphan = await env.blob(b"uploading right now")
-        report = await run_fsck(env.catalog, env.store, repair=True)
+        orphan = await blob(env.store, b"uploading right now")
+        report = await fsck(env.catalog, env.store, repair=True)
         assert report.findings == [] and report.blobs == 2
-        assert orphan in await env.blob_keys()
+        assert orphan in await live(env.store)
 
-        report = await run_fsck(env.catalog, env.store, repair=True, grace=timedelta(0))
+        report = await fsck(env.catalog, env.store, repair=True, grace=timedelta(0))
         assert kinds(report) == [("orphan_blob", orphan)]
 
     run(scenario)
@@ -157,30 +147,29 @@ def test_an_old_orphan_blob_is_quarantined_then_deleted_after_the_quarantine(
 ) -> None:
     async def scenario(env: Env) -> None:
         record = await env.file(b"has a record")
-        orphan = await env.blob(b"no record")
-        later = datetime.now(UTC) + LATER
+        orphan = await blob(env.store, b"no record")
 
-        report = await run_fsck(env.catalog, env.store, now=later)
+        report = await fsck(env.catalog, env.store, now=LATER)
         assert kinds(report) == [("orphan_blob", orphan)]
         assert not report.findings[0].is_damage
         assert not report.clean
-        assert orphan in await env.blob_keys()
+        assert orphan in await live(env.store)
 
-        report = await run_fsck(env.catalog, env.store, now=later, repair=True)
+        report = await fsck(env.catalog, env.store, now=LATER, repair=True)
         assert report.findings[0].repaired
         assert report.clean
-        assert await env.blob_keys() == {record.blob_key}
-        assert await env.quarantined() == {orphan}  # moved aside, not deleted
+        assert await live(env.store) == {record.blob_key}
+        assert await held(env.store) == {orphan}  # moved aside, not deleted
 
-        report = await run_fsck(env.catalog, env.store, now=later, repair=True)
+        report = await fsck(env.catalog, env.store, now=LATER, repair=True)
         assert report.findings == [] and report.clean and report.quarantined == 1
         week = timedelta(days=7)
-        report = await run_fsck(env.catalog, env.store, now=later + week)
+        report = await fsck(env.catalog, env.store, now=LATER + week)
         assert kinds(report) == [("quarantine_expired", orphan)]  # reported, not repaired
-        assert await env.quarantined() == {orphan}
-        report = await run_fsck(env.catalog, env.store, now=later + week, repair=True)
+        assert await held(env.store) == {orphan}
+        report = await fsck(env.catalog, env.store, now=LATER + week, repair=True)
         assert kinds(report) == [("quarantine_expired", orphan)] and report.clean
-        assert await env.quarantined() == set()
+        assert await held(env.store) == set()
 
     run(scenario)
 
@@ -188,12 +177,11 @@ def test_an_old_orphan_blob_is_quarantined_then_deleted_after_the_quarantine(
 def test_a_size_mismatch_is_reported_and_never_touched(run: Callable[[Scenario], None]) -> None:
     async def scenario(env: Env) -> None:
         record = await env.file(b"12345", size=6)
-        report = await run_fsck(env.catalog, env.store, repair=True, verify=True)
+        report = await fsck(env.catalog, env.store, repair=True, verify=True)
         assert kinds(report) == [("size_mismatch", record.id)]
         assert report.findings[0].is_damage and not report.findings[0].repaired
         assert not report.clean
-        assert await env.catalog.get(record.id, None) == record
-        assert await env.blob_keys() == {record.blob_key}
+        await env.untouched(record)
 
     run(scenario)
 
@@ -201,17 +189,16 @@ def test_a_size_mismatch_is_reported_and_never_touched(run: Callable[[Scenario],
 def test_a_sha256_mismatch_is_found_only_with_verify(run: Callable[[Scenario], None]) -> None:
     async def scenario(env: Env) -> None:
         record = await env.file(b"the bytes", sha256="0" * 64)
-        report = await run_fsck(env.catalog, env.store, repair=True)
+        report = await fsck(env.catalog, env.store, repair=True)
         assert report.findings == [] and report.clean
 
-        report = await run_fsck(env.catalog, env.store, repair=True, verify=True)
+        report = await fsck(env.catalog, env.store, repair=True, verify=True)
         assert kinds(report) == [("sha256_mismatch", record.id)]
         finding = report.findings[0]
         assert finding.is_damage and not finding.repaired
         assert hashlib.sha256(b"the bytes").hexdigest() in finding.detail
         assert not report.clean
-        assert await env.catalog.get(record.id, None) == record
-        assert await env.blob_keys() == {record.blob_key}
+        await env.untouched(record)
 
     run(scenario)
 
@@ -220,17 +207,16 @@ def test_a_stale_temp_is_found_and_repair_removes_it(run: Callable[[Scenario], N
     async def scenario(env: Env) -> None:
         writer = await env.temp(b"half an upload")
         try:
-            report = await run_fsck(env.catalog, env.store, repair=True)
+            report = await fsck(env.catalog, env.store, repair=True)
             assert report.findings == []  # young: may be an upload in progress
             assert await env.temp_count() == 1
 
-            later = datetime.now(UTC) + LATER
-            report = await run_fsck(env.catalog, env.store, now=later)
+            report = await fsck(env.catalog, env.store, now=LATER)
             assert [f.kind for f in report.findings] == ["stale_temp"]
             assert not report.clean
             assert await env.temp_count() == 1
 
-            report = await run_fsck(env.catalog, env.store, now=later, repair=True)
+            report = await fsck(env.catalog, env.store, now=LATER, repair=True)
             assert [(f.kind, f.repaired) for f in report.findings] == [("stale_temp", True)]
             assert report.clean
             assert await env.temp_count() == 0
@@ -247,12 +233,10 @@ def test_every_kind_at_once(run: Callable[[Scenario], None]) -> None:
         await env.store.delete(missing.blob_key)
         wrong_size = await env.file(b"size", size=1)
         wrong_hash = await env.file(b"hash", sha256="f" * 64)
-        orphan = await env.blob(b"orphan")
+        orphan = await blob(env.store, b"orphan")
         writer = await env.temp(b"temp")
         try:
-            report = await run_fsck(
-                env.catalog, env.store, verify=True, repair=True, now=datetime.now(UTC) + LATER
-            )
+            report = await fsck(env.catalog, env.store, verify=True, repair=True, now=LATER)
         finally:
             await writer.abort()
         assert (report.records, report.blobs) == (4, 4)
@@ -274,7 +258,7 @@ def test_every_kind_at_once(run: Callable[[Scenario], None]) -> None:
             "stale_temp",
         }
         assert not report.clean
-        assert await env.blob_keys() == {good.blob_key, wrong_size.blob_key, wrong_hash.blob_key}
+        assert await live(env.store) == {good.blob_key, wrong_size.blob_key, wrong_hash.blob_key}
 
     run(scenario)
 
@@ -307,30 +291,12 @@ def test_a_store_that_cannot_list_blobs_still_gets_its_records_checked(
     async def scenario(env: Env) -> None:
         lost = await env.file(b"lost")
         await env.store.delete(lost.blob_key)
-        await env.blob(b"orphan, invisible to this store")
-        report = await run_fsck(
-            env.catalog, RecordsOnlyStore(env.store), now=datetime.now(UTC) + LATER
-        )
+        await blob(env.store, b"orphan, invisible to this store")
+        report = await fsck(env.catalog, RecordsOnlyStore(env.store), now=LATER)
         assert kinds(report) == [("missing_blob", lost.id)]
         assert report.blobs == 0
 
     run(scenario)
-
-
-@pytest.mark.parametrize(
-    ("findings", "clean"),
-    [
-        ([], True),
-        ([Finding("orphan_blob", "k", "", repaired=True)], True),
-        ([Finding("stale_temp", "k", "", repaired=False)], False),
-        ([Finding("missing_blob", "k", "", repaired=True)], False),
-        ([Finding("sha256_mismatch", "k", "")], False),
-    ],
-)
-def test_report_is_clean_only_without_damage_or_leftovers(
-    findings: list[Finding], clean: bool
-) -> None:
-    assert Report(findings=findings).clean is clean
 
 
 def test_blob_not_found_is_what_a_missing_blob_raises(tmp_path: Path) -> None:

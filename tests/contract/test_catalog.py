@@ -18,7 +18,7 @@ from filebay.catalog.files import Catalog, FileRecord, ListQuery, NewFile, SortK
 from filebay.catalog.quota import Quota
 from filebay.errors import InvalidCursor, NotFound, QuotaExceeded
 from filebay.ids import new_id
-from tests.catalog.helpers import Runner, new_file
+from tests.contract.helpers import Runner, new_file
 
 Q100 = Quota(max_bytes=100)
 

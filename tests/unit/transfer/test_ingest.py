@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from filebay.transfer import ingest as ingest_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from filebay.errors import BlobNotFound, StorageFull, TooLarge
 from filebay.storage.local import LocalBlobStore
+from filebay.transfer import ingest as ingest_module
 from filebay.transfer.ingest import BlobIngest, StoredBlob
 
 MIB = 1024 * 1024

@@ -1,4 +1,5 @@
-"""Real filebay servers for the tests: uvicorn in subprocesses, in either shape."""
+"""Real filebay servers for the tests: uvicorn in subprocesses, in either shape, and what
+their logs say."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.harness.database import fresh_database
 
 # Generous: on a busy two-core machine, several services importing at once can take half a
 # minute to answer. A healthy start is far quicker, so this only delays the report of a bad one.
@@ -94,25 +97,15 @@ class Deployment:
     data_dir: Path
     processes: dict[str, ServerProcess] = field(default_factory=dict)
 
-    def _url(self, service: str) -> str:
-        proc = self.processes.get(service) or self.processes["all"]
-        return proc.url
+    def process(self, service: str) -> ServerProcess:
+        """The process that runs ``service`` (the one process of the all-in-one shape)."""
+        return self.processes.get(service) or self.processes["all"]
 
-    @property
-    def auth(self) -> str:
-        return self._url("auth")
-
-    @property
-    def upload(self) -> str:
-        return self._url("upload")
-
-    @property
-    def metadata(self) -> str:
-        return self._url("metadata")
-
-    @property
-    def download(self) -> str:
-        return self._url("download")
+    # the base URL of each service (the one process's in the all-in-one shape)
+    auth = property(lambda self: self.process("auth").url)
+    upload = property(lambda self: self.process("upload").url)
+    metadata = property(lambda self: self.process("metadata").url)
+    download = property(lambda self: self.process("download").url)
 
     def stop(self) -> None:
         for proc in self.processes.values():
@@ -200,9 +193,46 @@ def running_single_user(shape: str, data_dir: Path, pg_url: str) -> Iterator[Dep
         if shape == "split":
             # A database of its own beside ``pg_url``: a catalog and a blob store belong
             # together (the deployment identity), so two deployments never share one.
-            from tests.support import fresh_database
-
             env["FILEBAY_DATABASE_URL"] = stack.enter_context(
                 fresh_database("filebay_single", pg_url)
             )
         yield stack.enter_context(running(shape, data_dir, env))
+
+
+# --- server logs -----------------------------------------------------------------------------
+
+
+def log_offsets(deployment: Deployment) -> dict[str, int]:
+    """Where each process's log ends now: give it to ``logs_since`` or ``crashes_since``."""
+    return {
+        name: proc.log_path.stat().st_size if proc.log_path.exists() else 0
+        for name, proc in deployment.processes.items()
+    }
+
+
+def logs_since(deployment: Deployment, offsets: dict[str, int] | None = None) -> dict[str, str]:
+    """Each process's log since ``offsets`` (from the start without)."""
+    texts = {}
+    for name, proc in deployment.processes.items():
+        if not proc.log_path.exists():
+            texts[name] = ""
+            continue
+        with proc.log_path.open("rb") as fh:
+            fh.seek((offsets or {}).get(name, 0))
+            texts[name] = fh.read().decode(errors="replace")
+    return texts
+
+
+def crashes_since(deployment: Deployment, offsets: dict[str, int] | None = None) -> str:
+    """Log text of every process since ``offsets`` that shows a crashed request."""
+    return "\n".join(
+        f"--- {name} ---\n{text[-4000:]}"
+        for name, text in logs_since(deployment, offsets).items()
+        if any(marker in text for marker in CRASH_MARKERS)
+    )
+
+
+def assert_no_crashes(deployment: Deployment, offsets: dict[str, int] | None = None) -> None:
+    """No process logged a crashed request since ``offsets`` (a 500 is always a bug)."""
+    crashed = crashes_since(deployment, offsets)
+    assert not crashed, f"a server logged a traceback:\n{crashed}"

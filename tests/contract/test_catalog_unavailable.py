@@ -17,8 +17,8 @@ from filebay.catalog.remote.client import HttpCatalog
 from filebay.catalog.sql.files import SqlCatalog, create_engine
 from filebay.errors import CatalogUnavailable
 from filebay.ids import new_id
-from tests.catalog.helpers import MetadataServer, new_file
-from tests.servers import free_port
+from tests.contract.helpers import MetadataServer, new_file
+from tests.harness.servers import free_port
 
 REFUSED_PG = "postgresql+asyncpg://postgres@127.0.0.1:1/filebay"
 QUICKLY = 5.0  # seconds
