@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.s3.moto import MotoServer, aws_credentials, moto_server
 from tests.harness.database import fresh_database
 from tests.harness.http import client
 from tests.harness.servers import Deployment, running_single_user
-from tests.s3.moto import MotoServer, aws_credentials, moto_server
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def deployment(
 
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    """One moto S3 server for the session (tests/s3, the blob-store contract), with AWS test
+    """One moto S3 server for the session (tests/e2e/s3, the blob-store contract), with AWS test
     credentials."""
     with aws_credentials(), moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
         yield server

@@ -37,7 +37,7 @@ async def open_blob_store(settings: Settings) -> tuple[BlobStore, Callable[[], A
     if settings.storage == "local":
         return LocalBlobStore(settings.data_dir.resolve()), _nothing
     if settings.storage == "s3":
-        from filebay.storage.s3 import S3BlobStore
+        from filebay.storage.s3.store import S3BlobStore
 
         if not settings.s3_bucket:
             raise ValueError("FILEBAY_STORAGE=s3 needs FILEBAY_S3_BUCKET")

@@ -18,11 +18,12 @@ import pytest
 
 from filebay.errors import BlobNotFound, StorageUnavailable
 from filebay.ids import new_id
-from filebay.storage import s3 as s3_module
 from filebay.storage.base import BlobStat, Identified, Quarantining, Staging, Sweepable
 from filebay.storage.local import LocalBlobStore
-from filebay.storage.s3 import MIN_PART, S3BlobStore
-from tests.s3.moto import MotoServer, multipart_uploads, new_bucket, object_keys, s3_client
+from filebay.storage.s3 import quarantine as s3_quarantine
+from filebay.storage.s3.client import MIN_PART
+from filebay.storage.s3.store import S3BlobStore
+from tests.e2e.s3.moto import MotoServer, multipart_uploads, new_bucket, object_keys, s3_client
 
 PART = MIN_PART  # the S3 store's part size in these tests: 5 MiB, S3's smallest
 Store = LocalBlobStore | S3BlobStore
@@ -436,8 +437,8 @@ def test_a_quarantined_blob_is_moved_aside_restored_and_deleted(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Objects past CopyObject's limit are copied in parts: the same path, with small parts.
-    monkeypatch.setattr(s3_module, "COPY_LIMIT", PART)
-    monkeypatch.setattr(s3_module, "COPY_PART", PART)
+    monkeypatch.setattr(s3_quarantine, "COPY_LIMIT", PART)
+    monkeypatch.setattr(s3_quarantine, "COPY_PART", PART)
     big = os.urandom(2 * PART + 7)
 
     async def scenario(store: Store) -> None:

@@ -137,7 +137,7 @@ def start_deployment(
     records and share links carry absolute URLs instead of paths, so only the UI tests ask."""
     data_dir.mkdir(parents=True, exist_ok=True)
     # Single-user unless the test asks for logins (FILEBAY_AUTH=on): most suites are about
-    # files, and tests/auth/ covers logins, ownership and the access matrix.
+    # files, and tests/e2e/auth/ covers logins, ownership and the access matrix.
     env = {"FILEBAY_LOG_LEVEL": "warning", "FILEBAY_AUTH": "off", **(env or {})}
     deployment = Deployment(shape, data_dir)
     services = ["all"] if shape == "all" else ["auth", "metadata", "upload", "download"]
@@ -187,7 +187,7 @@ def running_single_user(shape: str, data_dir: Path, pg_url: str) -> Iterator[Dep
     database made beside ``pg_url`` for it; uploads up to 64 MiB.
 
     Single-user mode (FILEBAY_AUTH=off): these tests are about files; logins, ownership and
-    the access matrix are tested with auth on in tests/auth/."""
+    the access matrix are tested with auth on in tests/e2e/auth/."""
     env = {"FILEBAY_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024), "FILEBAY_AUTH": "off"}
     with contextlib.ExitStack() as stack:
         if shape == "split":

@@ -13,8 +13,9 @@ client does not pay for validating what it is about to send.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -23,6 +24,8 @@ from filebay.catalog.quota import Quota
 from filebay.catalog.shares import Share
 from filebay.catalog.uploads import UploadSession
 from filebay.catalog.users import User
+
+T = TypeVar("T")
 
 PREFIX = "/internal/v1"
 
@@ -104,30 +107,15 @@ def _quota_fields(quota: Quota | None) -> dict[str, int | None]:
     return {"quota_bytes": quota.max_bytes, "quota_files": quota.max_files}
 
 
-def _new_file_fields(new: NewFile) -> dict[str, object]:
-    return {
-        "id": new.id,
-        "owner": new.owner,
-        "name": new.name,
-        "size": new.size,
-        "content_type": new.content_type,
-        "sha256": new.sha256,
-        "blob_key": new.blob_key,
-    }
+def _fields(item: Any) -> dict[str, Any]:
+    """A contract dataclass's fields, shallow (``dataclasses.asdict`` deep-copies every
+    value): the wire models carry the same names."""
+    return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
 
 
-def _session_fields(session: UploadSession) -> dict[str, object]:
-    return {
-        "id": session.id,
-        "owner": session.owner,
-        "length": session.length,
-        "offset": session.offset,
-        "name": session.name,
-        "content_type": session.content_type,
-        "metadata_header": session.metadata_header,
-        "created_at": session.created_at,
-        "expires_at": session.expires_at,
-    }
+def _as(contract: type[T], model: BaseModel) -> T:
+    """The contract dataclass ``contract`` from a wire model with its fields (and maybe more)."""
+    return contract(**{f.name: getattr(model, f.name) for f in dataclasses.fields(contract)})  # type: ignore[arg-type]
 
 
 class NewFileBody(BaseModel):
@@ -141,18 +129,10 @@ class NewFileBody(BaseModel):
 
     @classmethod
     def of(cls, new: NewFile) -> NewFileBody:
-        return cls.model_construct(**_new_file_fields(new))
+        return cls.model_construct(**_fields(new))
 
     def new_file(self) -> NewFile:
-        return NewFile(
-            id=self.id,
-            owner=self.owner,
-            name=self.name,
-            size=self.size,
-            content_type=self.content_type,
-            sha256=self.sha256,
-            blob_key=self.blob_key,
-        )
+        return _as(NewFile, self)
 
 
 class AddBody(NewFileBody, QuotaFields):
@@ -160,7 +140,7 @@ class AddBody(NewFileBody, QuotaFields):
 
     @classmethod
     def of_file(cls, new: NewFile, quota: Quota | None) -> AddBody:
-        return cls.model_construct(**_new_file_fields(new), **_quota_fields(quota))
+        return cls.model_construct(**_fields(new), **_quota_fields(quota))
 
 
 class AddManyBody(QuotaFields):
@@ -209,20 +189,10 @@ class UploadBody(QuotaFields):
 
     @classmethod
     def of(cls, session: UploadSession, quota: Quota | None) -> UploadBody:
-        return cls.model_construct(**_session_fields(session), **_quota_fields(quota))
+        return cls.model_construct(**_fields(session), **_quota_fields(quota))
 
     def session(self) -> UploadSession:
-        return UploadSession(
-            id=self.id,
-            owner=self.owner,
-            length=self.length,
-            offset=self.offset,
-            name=self.name,
-            content_type=self.content_type,
-            metadata_header=self.metadata_header,
-            created_at=self.created_at,
-            expires_at=self.expires_at,
-        )
+        return _as(UploadSession, self)
 
 
 class LockBody(BaseModel):
@@ -298,32 +268,10 @@ class FileOut(BaseModel):
 
     @classmethod
     def of(cls, record: FileRecord) -> FileOut:
-        return cls.model_construct(
-            id=record.id,
-            owner=record.owner,
-            name=record.name,
-            size=record.size,
-            content_type=record.content_type,
-            sha256=record.sha256,
-            blob_key=record.blob_key,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            shared=record.shared,
-        )
+        return cls.model_construct(**_fields(record))
 
     def record(self) -> FileRecord:
-        return FileRecord(
-            id=self.id,
-            owner=self.owner,
-            name=self.name,
-            size=self.size,
-            content_type=self.content_type,
-            sha256=self.sha256,
-            blob_key=self.blob_key,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            shared=self.shared,
-        )
+        return _as(FileRecord, self)
 
 
 class FilesOut(BaseModel):
@@ -359,28 +307,10 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls.model_construct(
-            username=user.username,
-            role=user.role,
-            quota_bytes=user.quota_bytes,
-            quota_files=user.quota_files,
-            disabled=user.disabled,
-            sessions_valid_after=user.sessions_valid_after,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-        )
+        return cls.model_construct(**_fields(user))
 
     def user(self) -> User:
-        return User(
-            username=self.username,
-            role=self.role,
-            quota_bytes=self.quota_bytes,
-            quota_files=self.quota_files,
-            disabled=self.disabled,
-            sessions_valid_after=self.sessions_valid_after,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-        )
+        return _as(User, self)
 
 
 class MaybeUserOut(BaseModel):
@@ -408,20 +338,10 @@ class UploadOut(BaseModel):
 
     @classmethod
     def of(cls, session: UploadSession) -> UploadOut:
-        return cls.model_construct(**_session_fields(session))
+        return cls.model_construct(**_fields(session))
 
     def session(self) -> UploadSession:
-        return UploadSession(
-            id=self.id,
-            owner=self.owner,
-            length=self.length,
-            offset=self.offset,
-            name=self.name,
-            content_type=self.content_type,
-            metadata_header=self.metadata_header,
-            created_at=self.created_at,
-            expires_at=self.expires_at,
-        )
+        return _as(UploadSession, self)
 
 
 class CreatedOut(BaseModel):
@@ -456,28 +376,10 @@ class ShareOut(BaseModel):
 
     @classmethod
     def of(cls, share: Share) -> ShareOut:
-        return cls.model_construct(
-            id=share.id,
-            file_id=share.file_id,
-            owner=share.owner,
-            created_at=share.created_at,
-            expires_at=share.expires_at,
-            password_hash=share.password_hash,
-            max_downloads=share.max_downloads,
-            downloads=share.downloads,
-        )
+        return cls.model_construct(**_fields(share))
 
     def share(self) -> Share:
-        return Share(
-            id=self.id,
-            file_id=self.file_id,
-            owner=self.owner,
-            created_at=self.created_at,
-            expires_at=self.expires_at,
-            password_hash=self.password_hash,
-            max_downloads=self.max_downloads,
-            downloads=self.downloads,
-        )
+        return _as(Share, self)
 
 
 class MaybeShareOut(BaseModel):

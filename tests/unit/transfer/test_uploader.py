@@ -14,7 +14,7 @@ from filebay.catalog.sql.files import SqlCatalog
 from filebay.errors import CatalogOutcomeUnknown, CatalogUnavailable
 from filebay.storage.local import LocalBlobStore
 from filebay.transfer.uploader import Uploader
-from tests.api.support import Part, multipart_body, multipart_type
+from tests.e2e.api.support import Part, multipart_body, multipart_type
 
 PARTS = [Part("file", b"first file", filename=b"a.txt"), Part("file", b"second", filename=b"b")]
 
