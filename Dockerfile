@@ -24,6 +24,7 @@ RUN pip install --require-virtualenv -r requirements-runtime.lock
 
 COPY pyproject.toml README.md ./
 COPY filebay ./filebay
+COPY filebay_server ./filebay_server
 COPY auth_service ./auth_service
 COPY upload_service ./upload_service
 COPY metadata_service ./metadata_service
