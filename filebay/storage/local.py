@@ -94,6 +94,19 @@ def _open_and_read(path: Path, start: int, end: int | None) -> tuple[int, int, b
     return fd, end, first
 
 
+def _scan_flat(folder: Path) -> list[BlobStat]:
+    """The blobs of a flat folder (staging, quarantine) named by ids; one that vanishes while
+    it is listed is skipped."""
+    found = []
+    for entry in os.scandir(folder):
+        if is_valid_id(entry.name):
+            try:
+                found.append(_stat(entry.name, Path(entry.path)))
+            except FileNotFoundError:
+                continue
+    return found
+
+
 def _stat(key: str, path: Path) -> BlobStat:
     st = path.stat()
     return BlobStat(key=key, size=st.st_size, modified_at=datetime.fromtimestamp(st.st_mtime, UTC))
@@ -280,17 +293,7 @@ class LocalBlobStore:
             raise _translate(exc) from exc
 
     async def iter_staged(self) -> AsyncIterator[BlobStat]:
-        def scan() -> list[BlobStat]:
-            found = []
-            for entry in os.scandir(self.staging_dir):
-                if is_valid_id(entry.name):
-                    try:
-                        found.append(_stat(entry.name, Path(entry.path)))
-                    except FileNotFoundError:
-                        continue
-            return found
-
-        for item in await asyncio.to_thread(scan):
+        for item in await asyncio.to_thread(_scan_flat, self.staging_dir):
             yield item
 
     def path_for(self, key: str) -> Path:
@@ -453,17 +456,7 @@ class LocalBlobStore:
             raise _translate(exc) from exc
 
     async def iter_quarantined(self) -> AsyncIterator[BlobStat]:
-        def scan() -> list[BlobStat]:
-            found = []
-            for entry in os.scandir(self.quarantine_dir):
-                if is_valid_id(entry.name):
-                    try:
-                        found.append(_stat(entry.name, Path(entry.path)))
-                    except FileNotFoundError:
-                        continue
-            return found
-
-        for item in await asyncio.to_thread(scan):
+        for item in await asyncio.to_thread(_scan_flat, self.quarantine_dir):
             yield item
 
     async def restore_quarantined(self, key: str) -> None:
