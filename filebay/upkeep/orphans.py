@@ -13,11 +13,13 @@ is safe to sweep them at all, and the quarantine they wait in before they are de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from filebay.catalog.sql.deployment import SqlDeployment
 from filebay.storage.base import BlobStat, BlobStore, Quarantining, Sweepable
+from filebay.storage.keys import base_key
 from filebay.upkeep.identity import read_identity
 
 #: Up to this many orphans are swept whatever FILEBAY_ORPHAN_GUARD_RATIO says (a small
@@ -81,10 +83,12 @@ async def scan_orphans(
     result.blobs = len(live)
     result.records = await deployment.count_files()
     identity = await read_identity(deployment, store)
-    result.refused = identity.problem or guard_problem(result.records, len(live), ratio)
+    # The guard weighs files against records: derived blobs (thumbnails) are not files.
+    files = sum(1 for blob in live if base_key(blob.key) == blob.key)
+    result.refused = identity.problem or guard_problem(result.records, files, ratio)
     # Young blobs may be uploads whose record is being written right now.
     candidates = [blob for blob in live if now - blob.modified_at >= grace]
-    named = await deployment.referenced([b.key for b in candidates] + [b.key for b in held])
+    named = await _named(deployment, [b.key for b in candidates] + [b.key for b in held])
     result.orphans = [blob for blob in candidates if blob.key not in named]
     if result.refused is not None:
         result.waiting = held
@@ -118,10 +122,17 @@ async def restore_named(deployment: SqlDeployment, store: BlobStore) -> list[str
     if not held or not (await read_identity(deployment, store)).ok:
         return []
     restored = []
-    for key in sorted(await deployment.referenced(held)):
+    for key in sorted(await _named(deployment, held)):
         await store.restore_quarantined(key)
         restored.append(key)
     return restored
+
+
+async def _named(deployment: SqlDeployment, keys: Sequence[str]) -> set[str]:
+    """The keys among ``keys`` whose file has a record: a derived blob (``<key>.<tag>``, see
+    ``filebay.storage.keys``) lives exactly as long as its file."""
+    files = await deployment.referenced(sorted({base_key(key) for key in keys}))
+    return {key for key in keys if base_key(key) in files}
 
 
 async def restore_all(store: BlobStore) -> list[str]:

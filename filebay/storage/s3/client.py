@@ -12,6 +12,7 @@ from aiobotocore.session import get_session
 
 from filebay.errors import BlobNotFound
 from filebay.ids import is_valid_id
+from filebay.storage.keys import is_blob_key
 from filebay.storage.s3.errors import s3_errors
 
 MIN_PART = 5 * 1024 * 1024  # S3's minimum for every part but the last
@@ -79,7 +80,7 @@ class S3Bucket:
         return self._client
 
     def blob_key(self, key: str) -> str:
-        if not is_valid_id(key):
+        if not is_blob_key(key):
             raise BlobNotFound()
         return f"{self.prefix}blobs/{key}"
 
@@ -93,7 +94,7 @@ class S3Bucket:
         return f"{self.prefix}.filebay/deployment"
 
     def quarantine_key(self, key: str) -> str:
-        if not is_valid_id(key):
+        if not is_blob_key(key):
             raise BlobNotFound()
         return f"{self.prefix}quarantine/{key}"
 

@@ -10,8 +10,8 @@ from datetime import UTC
 from botocore.exceptions import BotoCoreError, ClientError
 
 from filebay.errors import BlobNotFound
-from filebay.ids import is_valid_id
 from filebay.storage.base import BlobStat
+from filebay.storage.keys import is_blob_key
 from filebay.storage.s3.client import S3Bucket
 from filebay.storage.s3.errors import s3_errors
 
@@ -96,7 +96,7 @@ class S3Quarantine(S3Bucket):
     async def iter_quarantined(self) -> AsyncIterator[BlobStat]:
         async for item in self._list(f"{self.prefix}quarantine/"):
             key = item["Key"].rsplit("/", 1)[-1]
-            if is_valid_id(key):
+            if is_blob_key(key):
                 yield BlobStat(key, int(item["Size"]), item["LastModified"].astimezone(UTC))
 
     async def restore_quarantined(self, key: str) -> None:

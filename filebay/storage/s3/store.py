@@ -10,8 +10,8 @@ from datetime import UTC
 from botocore.exceptions import BotoCoreError, ClientError
 
 from filebay.errors import BlobNotFound, StorageUnavailable
-from filebay.ids import is_valid_id
 from filebay.storage.base import BlobStat
+from filebay.storage.keys import is_blob_key
 from filebay.storage.s3.errors import s3_errors, translate
 from filebay.storage.s3.quarantine import S3Quarantine
 from filebay.storage.s3.staging import S3Staging
@@ -99,7 +99,7 @@ class S3BlobStore(S3Staging, S3Quarantine):
     async def iter_blobs(self) -> AsyncIterator[BlobStat]:
         async for item in self._list(f"{self.prefix}blobs/"):
             key = item["Key"].rsplit("/", 1)[-1]
-            if is_valid_id(key):
+            if is_blob_key(key):
                 yield BlobStat(key, int(item["Size"]), item["LastModified"].astimezone(UTC))
 
     async def iter_temps(self) -> AsyncIterator[BlobStat]:

@@ -1,0 +1,2 @@
+"""Previews of stored files: thumbnails (``thumbnails``), rendered in a capped child process
+(``render``)."""
