@@ -8,9 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.s3.moto import MotoServer, aws_credentials, moto_server
+from tests.e2e.s3.moto import AWS_ENV, MotoServer, aws_credentials, moto_server
 from tests.harness.database import fresh_database
 from tests.harness.http import client
+from tests.harness.seaweed import SeaweedServer, seaweed_server
 from tests.harness.servers import Deployment, running_single_user
 
 
@@ -62,4 +63,13 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """One moto S3 server for the session (tests/e2e/s3, the blob-store contract), with AWS test
     credentials."""
     with aws_credentials(), moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """One SeaweedFS (a real S3 server) for the session, knowing the AWS test credentials:
+    the ordinary S3 path of tests/e2e/s3 and the blob-store contract run against it."""
+    keys = AWS_ENV["AWS_ACCESS_KEY_ID"], AWS_ENV["AWS_SECRET_ACCESS_KEY"]
+    with aws_credentials(), seaweed_server(tmp_path_factory.mktemp("seaweed"), *keys) as server:
         yield server

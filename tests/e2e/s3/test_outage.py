@@ -1,4 +1,5 @@
-"""The S3 server gone (503 quickly, /readyz says why), and `filebay fsck` on a bucket."""
+"""The S3 server gone (503 quickly, /readyz says why: moto, stopped and started again), and
+`filebay fsck` on a bucket of a real S3 server (SeaweedFS)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from filebay.ids import new_id
 from tests.e2e.s3.moto import (
     AWS_ENV,
     MIB,
-    MotoServer,
     moto_server,
     multipart_uploads,
     new_bucket,
@@ -21,6 +21,7 @@ from tests.e2e.s3.moto import (
 )
 from tests.e2e.s3.support import client, tus_create, tus_patch
 from tests.harness.http import timed
+from tests.harness.seaweed import SeaweedServer
 from tests.harness.servers import running
 
 QUICK = 5.0  # seconds: "503 within a few seconds", never a hang
@@ -92,12 +93,12 @@ def fsck(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.Complete
 
 
 def test_fsck_finds_orphans_and_aborts_stale_multipart_uploads(
-    tmp_path: Path, moto: MotoServer
+    tmp_path: Path, seaweed: SeaweedServer
 ) -> None:
     bucket = new_bucket()
-    env = {**s3_env(moto.url, bucket), **AWS_ENV, "FILEBAY_AUTH": "off"}
+    env = {**s3_env(seaweed.url, bucket), **AWS_ENV, "FILEBAY_AUTH": "off"}
     data_dir = tmp_path / "data"
-    s3 = s3_client(moto.url)
+    s3 = s3_client(seaweed.url)
     with running("all", data_dir, env) as dep, client() as http:
         kept = http.put(f"{dep.upload}/api/upload/kept.txt", content=b"kept").json()["id"]
         # A tus upload in progress is not a leftover: its session is in the catalog.

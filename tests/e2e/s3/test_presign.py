@@ -1,5 +1,6 @@
 """FILEBAY_S3_PRESIGN_DOWNLOADS: a download is a 302 to a presigned URL of the bucket whose
-answer carries our Content-Disposition and Content-Type."""
+answer carries our Content-Disposition and Content-Type; the bucket is a real S3 server's
+(SeaweedFS), which checks the signature."""
 
 from __future__ import annotations
 
@@ -10,17 +11,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from filebay.transfer.disposition import content_disposition
-from tests.e2e.s3.moto import MotoServer, new_bucket, s3_env
+from tests.e2e.s3.moto import new_bucket, s3_env
 from tests.e2e.s3.support import client, sha256
+from tests.harness.seaweed import SeaweedServer
 from tests.harness.servers import running
 
 
 def test_downloads_redirect_to_a_presigned_url_with_our_headers(
-    tmp_path: Path, moto: MotoServer
+    tmp_path: Path, seaweed: SeaweedServer
 ) -> None:
-    public = f"http://localhost:{moto.port}"  # what browsers use; the server uses 127.0.0.1
+    public = f"http://localhost:{seaweed.port}"  # what browsers use; the server uses 127.0.0.1
     env = {
-        **s3_env(moto.url, new_bucket()),
+        **s3_env(seaweed.url, new_bucket()),
         "FILEBAY_S3_PRESIGN_DOWNLOADS": "true",
         "FILEBAY_S3_PUBLIC_ENDPOINT": public,
         "FILEBAY_S3_PRESIGN_SECONDS": "120",

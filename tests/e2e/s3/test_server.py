@@ -1,5 +1,6 @@
-"""filebay with FILEBAY_STORAGE=s3, all in one process and split in four, over real HTTP:
-uploads, downloads with Range, tus uploads in PATCHes below S3's 5 MiB part minimum."""
+"""filebay with FILEBAY_STORAGE=s3 on a real S3 server (SeaweedFS), all in one process and
+split in four, over real HTTP: uploads, downloads with Range, tus uploads in PATCHes below
+S3's 5 MiB part minimum and resumed after a PATCH the client abandoned."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.s3.moto import MIB, MotoServer, multipart_uploads, new_bucket, object_keys, s3_client
+from tests.e2e.s3.moto import MIB, S3Server, multipart_uploads, new_bucket, object_keys, s3_client
 from tests.e2e.s3.moto import s3_env as make_s3_env
 from tests.e2e.s3.support import (
+    OFFSET_TYPE,
     TUS,
     client,
     sha1_checksum,
@@ -23,17 +25,20 @@ from tests.e2e.s3.support import (
     tus_offset,
     tus_patch,
 )
+from tests.e2e.tus.support import patch_and_vanish
 from tests.harness.database import fresh_database
+from tests.harness.seaweed import SeaweedServer
 from tests.harness.servers import CRASH_MARKERS, Deployment, running
+from tests.harness.waiting import wait_until
 
 PART = 5 * MIB
 
 
 class S3Site:
-    def __init__(self, deployment: Deployment, moto: MotoServer, bucket: str) -> None:
+    def __init__(self, deployment: Deployment, server: S3Server, bucket: str) -> None:
         self.dep = deployment
         self.bucket = bucket
-        self.s3 = s3_client(moto.url)
+        self.s3 = s3_client(server.url)
 
     def blob_keys(self) -> list[str]:
         return [k.rsplit("/", 1)[-1] for k in object_keys(self.s3, self.bucket, "blobs/")]
@@ -56,16 +61,16 @@ class S3Site:
 def site(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    moto: MotoServer,
+    seaweed: SeaweedServer,
 ) -> Iterator[S3Site]:
     shape: str = request.param
     bucket = new_bucket()
-    env = {**make_s3_env(moto.url, bucket, PART), "FILEBAY_MAX_UPLOAD_BYTES": str(64 * MIB)}
+    env = {**make_s3_env(seaweed.url, bucket, PART), "FILEBAY_MAX_UPLOAD_BYTES": str(64 * MIB)}
     with contextlib.ExitStack() as stack:
         if shape == "split":
             env["FILEBAY_DATABASE_URL"] = stack.enter_context(fresh_database("filebay_s3"))
         data_dir: Path = tmp_path_factory.mktemp(f"s3-{shape}")
-        site = S3Site(stack.enter_context(running(shape, data_dir, env)), moto, bucket)
+        site = S3Site(stack.enter_context(running(shape, data_dir, env)), seaweed, bucket)
         yield site
         assert not site.crashes(), site.crashes()
 
@@ -108,19 +113,32 @@ def test_upload_and_download_with_ranges(site: S3Site, http: httpx.Client) -> No
     assert site.leftovers()["multipart"] == []
 
 
-def test_multipart_form_and_small_files(site: S3Site, http: httpx.Client) -> None:
-    files = [("file", ("a.txt", b"alpha")), ("file", ("empty.txt", b"")), ("file", ("c", b"c"))]
+def test_multipart_form_with_small_files_and_one_over_a_part(
+    site: S3Site, http: httpx.Client
+) -> None:
+    big = os.urandom(2 * PART + 54321)
+    files = [
+        ("file", ("a.txt", b"alpha")),
+        ("file", ("empty.txt", b"")),
+        ("file", ("big.bin", big)),
+        ("file", ("c", b"c")),
+    ]
     answer = http.post(f"{site.dep.upload}/api/files", files=files)
     assert answer.status_code == 201, answer.text
     for record, (_field, (_name, body)) in zip(answer.json()["files"], files, strict=True):
+        assert record["sha256"] == sha256(body)
         got = http.get(f"{site.dep.download}/api/files/{record['id']}/content")
         assert (got.status_code, got.content) == (200, body)
+    assert site.leftovers()["multipart"] == []
 
 
 def test_delete_removes_the_object(site: S3Site, http: httpx.Client) -> None:
     record = http.put(f"{site.dep.upload}/api/upload/gone.txt", content=b"bye").json()
     assert record["id"] in site.blob_keys()
-    assert http.delete(f"{site.dep.metadata}/api/files/{record['id']}").status_code == 204
+    assert (
+        http.delete(f"{site.dep.metadata}/api/files/{record['id']}?permanent=true").status_code
+        == 204
+    )
     assert record["id"] not in site.blob_keys()
     assert http.get(f"{site.dep.download}/api/files/{record['id']}/content").status_code == 404
 
@@ -149,6 +167,33 @@ def test_tus_upload_in_patches_below_and_above_the_part_size(
     )
     got = http.get(f"{site.dep.download}/api/files/{upload_id}/content")
     assert got.content == data
+    assert site.leftovers() == {"multipart": [], "staging": []}
+
+
+def test_tus_resumes_after_a_patch_the_client_abandoned(site: S3Site, http: httpx.Client) -> None:
+    """The client vanishes in the middle of a PATCH, after more than a part went out: what
+    arrived is kept in the bucket, and the upload finishes from the offset HEAD reports."""
+    data = os.urandom(2 * PART + 999)
+    url = tus_create(http, site.dep.upload, "abandoned.bin", len(data))
+    assert tus_patch(http, url, 0, data[:MIB]).status_code == 204
+    headers = {"Tus-Resumable": TUS, "Upload-Offset": str(MIB), "Content-Type": OFFSET_TYPE}
+    sent = data[MIB : MIB + PART + MIB]
+    patch_and_vanish(url, headers, len(data) - MIB, sent, linger=1.0)
+
+    def released() -> bool:  # a PATCH at a wrong offset: 423 while the dead one holds it
+        answer = tus_patch(http, url, len(data), b"x")
+        assert answer.status_code in (409, 423), answer.status_code
+        return answer.status_code == 409
+
+    wait_until(released, 30, "the abandoned PATCH releases the upload")
+    offset = tus_offset(http, url)
+    assert MIB < offset <= MIB + len(sent)
+    answer = tus_patch(http, url, offset, data[offset:])
+    assert answer.status_code == 204, answer.text
+    upload_id = url.rstrip("/").rsplit("/", 1)[-1]
+    record = http.get(f"{site.dep.metadata}/api/files/{upload_id}").json()
+    assert (record["size"], record["sha256"]) == (len(data), sha256(data))
+    assert http.get(f"{site.dep.download}/api/files/{upload_id}/content").content == data
     assert site.leftovers() == {"multipart": [], "staging": []}
 
 
