@@ -6,7 +6,7 @@ import mimetypes
 import re
 import unicodedata
 
-from filebay.errors import NameTooLong
+from filebay.errors import BadRequest, NameTooLong
 
 MAX_NAME_BYTES = 255
 UNNAMED = "unnamed"
@@ -66,3 +66,43 @@ def guess_content_type(name: str, declared: str | None) -> str:
         return declared
     guessed, _ = mimetypes.guess_type(name, strict=False)
     return guessed or "application/octet-stream"
+
+
+def name_key(name: str) -> str:
+    """What makes two names in one folder the same: Unicode NFC, then case folding (and NFC
+    again, as folding may undo it). ``Résumé.txt`` typed on macOS (NFD) and ``résumé.TXT``
+    collide, as they would on the file systems of Windows and macOS clients."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def validate_folder_name(raw: str) -> str:
+    """A folder's name as a client chose it: control characters are cleaned away like a
+    file's, but a separator, ``.``/``..`` or nothing left is a 400, not a silent change."""
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise NameTooLong()
+    if "/" in raw or "\\" in raw:
+        raise BadRequest("a folder name cannot contain '/' or '\\'")
+    name = "".join(ch for ch in raw if not _is_control(ch)).strip()
+    if name in ("", ".", ".."):
+        raise BadRequest("a folder name cannot be empty, '.' or '..'")
+    return name
+
+
+def numbered(name: str, n: int) -> str:
+    """The ``n``-th alternative of a taken name: ``a.txt`` → ``a (1).txt`` (kept within the
+    length limit); a leading dot is not an extension (``.bashrc (1)``)."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext.encode()) > 16:
+        stem, ext = name, ""
+    suffix = f" ({n})" + (f".{ext}" if ext else "")
+    budget = MAX_NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:budget].decode(errors="ignore").rstrip() + suffix
+
+
+def split_path(path: str) -> list[str]:
+    """``/photos/2026/a.jpg`` → ``["photos", "2026", "a.jpg"]``: empty segments and ``.``
+    dropped; ``..`` is refused (a path never climbs)."""
+    segments = [s for s in path.replace("\\", "/").split("/") if s not in ("", ".")]
+    if any(s == ".." for s in segments):
+        raise BadRequest("a path cannot contain '..'")
+    return segments

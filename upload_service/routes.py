@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import unquote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
+from filebay.auth.principal import Principal
+from filebay.catalog.files import Catalog, OnConflict
+from filebay.catalog.folders import ROOT_WORD, folder_id_of
+from filebay.config import Settings
 from filebay.errors import BadRequest, ClientGone, TooLarge
 from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, StoreDep, get_runtime
 from filebay.http.limits import OwnBody, paced
 from filebay.http.openapi import AUTHENTICATED, errors
 from filebay.http.records import record_json
 from filebay.observability.metrics import BYTES_UPLOADED, UPLOADS_IN_PROGRESS
+from filebay.storage.base import BlobStore
 from filebay.transfer.uploader import Uploader
 
 router = APIRouter(prefix="/api", tags=["upload"])
@@ -93,10 +99,50 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
 
 #: The upload routes stream and count their own bytes against FILEBAY_MAX_UPLOAD_BYTES: the
 #: JSON body limit is not for them (any method under /api/upload/, as before).
-OWN_BODY = (OwnBody("/api/upload/", prefix=True), OwnBody("/api/files", method="POST"))
+OWN_BODY = (
+    OwnBody("/api/upload/", prefix=True),
+    # No name: answered 400 before any byte is read, not 413 by the JSON body limit.
+    OwnBody("/api/upload", method="PUT"),
+    OwnBody("/api/files", method="POST"),
+)
+
+FolderQuery = Annotated[
+    str | None, Query(max_length=64, description="The folder to upload into ('root' too).")
+]
+ConflictQuery = Annotated[
+    OnConflict, Query(description="When the name is taken: rename (a (1).txt), replace, fail.")
+]
+
+
+def _uploader(
+    store: BlobStore,
+    catalog: Catalog,
+    principal: Principal,
+    settings: Settings,
+    folder_id: str | None,
+    on_conflict: OnConflict,
+) -> Uploader:
+    return Uploader(
+        store,
+        catalog,
+        principal.username,
+        settings.max_upload_bytes,
+        principal.quota,
+        folder_id=folder_id_of(folder_id or ROOT_WORD),
+        on_conflict=on_conflict,
+    )
+
+
+def _segments(request: Request) -> list[str]:
+    """The names after ``/api/upload/``, split at the slashes the client wrote: an encoded
+    ``%2F`` stays inside its name (and is cleaned there, as §5 says)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    tail = raw.split(b"?", 1)[0].split(b"/api/upload/", 1)[-1]
+    return [unquote(p.decode("utf-8", "surrogateescape")) for p in tail.split(b"/")]
+
 
 # What an upload may answer besides 201.
-UPLOAD_ERRORS = errors(400, *AUTHENTICATED, 408, 413, 507)
+UPLOAD_ERRORS = errors(400, *AUTHENTICATED, 404, 408, 409, 413, 507)
 
 
 @router.post(
@@ -112,11 +158,11 @@ async def upload_multipart(
     catalog: CatalogDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    folder_id: FolderQuery = None,
+    on_conflict: ConflictQuery = OnConflict.rename,
 ) -> dict[str, Any]:
     """multipart/form-data with one or more parts named ``file``."""
-    uploader = Uploader(
-        store, catalog, principal.username, settings.max_upload_bytes, principal.quota
-    )
+    uploader = _uploader(store, catalog, principal, settings, folder_id, on_conflict)
     limit = await uploader.check_quota()
     records = await uploader.multipart(
         request.headers.get("content-type"), request_body(request), limit=limit
@@ -148,13 +194,20 @@ async def upload_raw(
     catalog: CatalogDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    folder_id: FolderQuery = None,
+    on_conflict: ConflictQuery = OnConflict.rename,
 ) -> dict[str, Any]:
-    """The body is the file: ``curl -T report.pdf http://host/api/upload/``."""
+    """The body is the file: ``curl -T report.pdf http://host/api/upload/``. More segments
+    are folders, made where missing: ``PUT /api/upload/photos/2026/a.jpg``."""
+    *folders, name = _segments(request)
+    if not name:
+        raise BadRequest("no file name: PUT to /api/upload/<name>")
     declared = _declared_length(request, settings.max_upload_bytes)
-    uploader = Uploader(
-        store, catalog, principal.username, settings.max_upload_bytes, principal.quota
-    )
+    uploader = _uploader(store, catalog, principal, settings, folder_id, on_conflict)
     limit = await uploader.check_quota(declared)
+    # "." and ".." name no folder: a path never climbs; it is cleaned, as §5 has always
+    # said of names (``../../a.txt`` is stored as ``a.txt``), not refused.
+    await uploader.into_path([f for f in folders if f not in ("", ".", "..")])
     record = await uploader.put(
         name, request.headers.get("content-type"), request_body(request), limit=limit
     )

@@ -142,7 +142,9 @@ async def create(
         principal.username,
         principal.quota,
         length,
-        metadata_text(metadata, "filename", "name"),
+        # Uppy's relativePath names the file when nothing else does.
+        metadata_text(metadata, "filename", "name")
+        or (metadata_text(metadata, "relativePath") or "").rsplit("/", 1)[-1],
         metadata_text(metadata, "filetype", "type"),
         upload_metadata or "",
     )

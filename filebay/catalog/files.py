@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from filebay.catalog.quota import Quota
+
+if TYPE_CHECKING:
+    from filebay.catalog.archives import Selection, ZipLink
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -31,6 +34,18 @@ class SortKey(StrEnum):
         return self.value.startswith("-")
 
 
+class OnConflict(StrEnum):
+    """What to do when a folder already has an entry of the name (after NFC + case folding)."""
+
+    rename = "rename"  # take the first free "name (n).ext"
+    replace = "replace"  # the existing file goes; a folder is never replaced
+    fail = "fail"  # NameTaken (409 name_taken)
+
+
+#: The stored ``folder_id`` of entries at the top of an owner's tree (the root has no record).
+ROOT = ""
+
+
 @dataclass(frozen=True, slots=True)
 class NewFile:
     """What the upload path knows once the blob is published."""
@@ -42,6 +57,11 @@ class NewFile:
     content_type: str
     sha256: str
     blob_key: str
+    #: The folder the file goes into (``ROOT``: the top of the owner's tree).
+    folder_id: str = ROOT
+    on_conflict: OnConflict = OnConflict.rename
+    #: CRC-32 of the bytes, computed on the way in (zip entries need it); None: not known.
+    crc32: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +77,20 @@ class FileRecord:
     updated_at: datetime
     #: Has a usable share link (filled in by list; False elsewhere).
     shared: bool = False
+    folder_id: str = ROOT
+    #: ``/photos/2026/a.jpg``: the names of the folders above, then the file's.
+    path: str = ""
+    #: The blob of a file this one replaced (``on_conflict=replace``): the caller deletes it
+    #: once the record is committed. Never shown.
+    replaced_blob_key: str | None = None
+    #: CRC-32 of the bytes; None for files recorded before it was kept (computed lazily).
+    crc32: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         # Field by field: dataclasses.asdict deep-copies every value (a tenth of a small
         # request's CPU went there).
         return {
+            "kind": "file",
             "id": self.id,
             "owner": self.owner,
             "name": self.name,
@@ -72,6 +101,8 @@ class FileRecord:
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"),
             "shared": self.shared,
+            "folder_id": self.folder_id or None,
+            "path": self.path,
         }
 
 
@@ -81,6 +112,10 @@ class ListQuery:
     cursor: str | None = None
     q: str | None = None
     sort: SortKey = SortKey.created_at_desc
+    #: Only the files directly in this folder (``ROOT`` for the top); ``None``: every folder.
+    folder_id: str | None = None
+    #: Files in the trash too (deleting an owner's files); never from the HTTP API.
+    include_trash: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +154,21 @@ class Catalog(Protocol):
 
     async def delete(self, file_id: str, owner: str | None) -> FileRecord:
         """Remove the record and return it, so the caller can delete the blob after."""
+
+    async def ensure_folders(self, owner: str, parent_id: str, names: list[str]) -> str:
+        """The id of the folder ``parent_id``/``names[0]``/…, creating the missing ones
+        (``NotFound`` for an unknown ``parent_id``, ``NameTaken`` when a file has one of the
+        names); ``parent_id`` itself when ``names`` is empty."""
+
+    async def select(self, owner: str, file_ids: list[str], folder_ids: list[str]) -> Selection:
+        """What a zip of these files and folders holds (``filebay.catalog.archives``)."""
+
+    async def set_crc32(self, file_id: str, crc32: int) -> None:
+        """Keep a CRC-32 computed lazily for a file recorded without one."""
+
+    async def create_zip_link(self, token_hash: str, link: ZipLink) -> None: ...
+
+    async def find_zip_link(self, token_hash: str, now: datetime) -> ZipLink | None: ...
 
     async def ping(self) -> None:
         """Raise ``CatalogUnavailable`` unless the database answers."""

@@ -34,7 +34,9 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def error_response(request: Request, status: int, detail: str, code: str) -> Response:
+def error_response(
+    request: Request, status: int, detail: str, code: str, extra: dict[str, str] | None = None
+) -> Response:
     headers: dict[str, str] = {}
     if _wants_html(request):
         templates = getattr(request.app.state, "templates", None)
@@ -47,7 +49,8 @@ def error_response(request: Request, status: int, detail: str, code: str) -> Res
                 headers=headers,
             )
         return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
-    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+    body = {"detail": detail, "code": code, **(extra or {})}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _count(exc: FilebayError) -> None:
@@ -75,7 +78,7 @@ async def _filebay_error(
     assert isinstance(exc, FilebayError)
     if isinstance(exc, Unauthorized) and _wants_html(request):
         return _login_redirect(request)
-    response = error_response(request, exc.status, exc.detail, exc.code)
+    response = error_response(request, exc.status, exc.detail, exc.code, exc.extra)
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RangeNotSatisfiable):

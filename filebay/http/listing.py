@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query
 
 from filebay.catalog.files import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, SortKey
+from filebay.catalog.folders import folder_id_of
 
 
 async def list_query(
@@ -20,5 +21,10 @@ async def list_query(
     sort: Annotated[SortKey, Query(description="Sort key; '-' for descending.")] = (
         SortKey.created_at_desc
     ),
+    folder_id: Annotated[
+        str | None,
+        Query(max_length=64, description="Only the files directly in this folder ('root' too)."),
+    ] = None,
 ) -> ListQuery:
-    return ListQuery(limit=limit, cursor=cursor or None, q=q or None, sort=sort)
+    folder = None if folder_id is None else folder_id_of(folder_id)
+    return ListQuery(limit=limit, cursor=cursor or None, q=q or None, sort=sort, folder_id=folder)

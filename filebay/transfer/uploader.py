@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
-from filebay.catalog.files import Catalog, FileRecord, NewFile
+from filebay.catalog.files import ROOT, Catalog, FileRecord, NewFile, OnConflict
 from filebay.catalog.quota import Quota
 from filebay.errors import CatalogOutcomeUnknown, MalformedUpload, QuotaExceeded, TooLarge
 from filebay.names import clean_name, guess_content_type
 from filebay.storage.base import BlobStore
 from filebay.transfer.ingest import BlobIngest, StoredBlob
 from filebay.transfer.multipart import PartData, PartEnd, PartStart, iter_parts
+from filebay.transfer.removal import remove_blobs
 
 log = logging.getLogger("filebay.upload")
 
@@ -36,12 +37,24 @@ class Uploader:
         owner: str,
         limit: int,
         quota: Quota | None = None,
+        *,
+        folder_id: str = ROOT,
+        on_conflict: OnConflict = OnConflict.rename,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._owner = owner
         self._max_size = limit
         self._quota = quota
+        #: Where the files go, and what happens when a name there is taken.
+        self._folder_id = folder_id
+        self._on_conflict = on_conflict
+
+    async def into_path(self, segments: list[str]) -> None:
+        """Upload below the folders ``segments`` (made where missing) of the target folder:
+        ``PUT /api/upload/photos/2026/a.jpg``, tus ``relativePath``."""
+        names = [clean_name(s) for s in segments]
+        self._folder_id = await self._catalog.ensure_folders(self._owner, self._folder_id, names)
 
     async def check_quota(self, declared_size: int | None = None) -> int:
         """Before reading: the bytes left in the owner's quota cap this upload, and an owner
@@ -72,6 +85,9 @@ class Uploader:
             content_type=guess_content_type(clean, content_type),
             sha256=blob.sha256,
             blob_key=blob.key,
+            folder_id=self._folder_id,
+            on_conflict=self._on_conflict,
+            crc32=blob.crc32,
         )
 
     async def _record(self, blob: StoredBlob, name: str, content_type: str | None) -> FileRecord:
@@ -82,7 +98,7 @@ class Uploader:
         when no record can exist, they are removed."""
         news = [self._new_file(blob, name, ctype) for blob, name, ctype in published]
         try:
-            return await self._catalog.add_many(news, self._quota)
+            records = await self._catalog.add_many(news, self._quota)
         except (CatalogOutcomeUnknown, asyncio.CancelledError):
             # The records may exist after all (a cancelled caller does not stop a commit
             # already under way): blobs without records are the safe side.
@@ -90,6 +106,11 @@ class Uploader:
         except BaseException:
             await self._discard(None, published)  # no record exists: leave no blob
             raise
+        # on_conflict=replace: the files these took the place of lose their bytes now.
+        await remove_blobs(
+            self._store, [r.replaced_blob_key for r in records if r.replaced_blob_key]
+        )
+        return records
 
     async def put(
         self,

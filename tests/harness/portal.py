@@ -82,6 +82,10 @@ class Portal:
     def admin(self) -> dict[str, str]:
         return bearer(self.admin_token())
 
+    def forget_admin_token(self) -> None:
+        """Log in again next time (after something ended the admin's sessions)."""
+        self._admin_token = None
+
     def add_user(
         self, username: str, password: str = PASSWORD, *, role: str = "user", **fields: Any
     ) -> dict[str, Any]:

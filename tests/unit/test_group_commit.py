@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,16 +16,29 @@ class DatabaseRefused(Exception):
     pass
 
 
+class FakeSession(list[Any]):
+    """A "session" is a list the work appends to; a savepoint is where to cut it back."""
+
+    @contextlib.contextmanager
+    def begin_nested(self) -> Iterator[None]:
+        mark = len(self)
+        try:
+            yield
+        except BaseException:
+            del self[mark:]  # rolled back to the savepoint
+            raise
+
+
 class FakeRunner:
-    """Stands in for SessionRunner: a "session" is a list the work appends to; a batch
-    that holds a poisoned item is refused as a whole, like an integrity error would be."""
+    """Stands in for SessionRunner; a batch that holds a poisoned item is refused as a
+    whole, like an integrity error would be."""
 
     def __init__(self) -> None:
         self.transactions: list[list[Any]] = []
 
     async def write(self, work: Any) -> Any:
         await asyncio.sleep(0.01)  # a commit takes time: later writes queue meanwhile
-        session: list[Any] = []
+        session = FakeSession()
         result = work(session)
         if "poison" in session:
             raise DatabaseRefused()
@@ -47,6 +62,29 @@ def _put(value: str) -> Any:
 
 def _refuse(session: list[Any]) -> None:
     raise ValueError("over quota")
+
+
+def _write_then_refuse(session: list[Any]) -> None:
+    session.append("half of a multipart upload")
+    raise ValueError("name taken")
+
+
+def test_an_error_after_writing_undoes_only_that_write() -> None:
+    runner = FakeRunner()
+
+    async def scenario() -> list[Any]:
+        group = _group(runner)
+        return await asyncio.gather(
+            group.submit(_put("a")),
+            group.submit(_write_then_refuse),
+            group.submit(_put("b")),
+            return_exceptions=True,
+        )
+
+    first, refused, last = asyncio.run(scenario())
+    assert (first, last) == ("A", "B")
+    assert isinstance(refused, ValueError)
+    assert [item for tx in runner.transactions for item in tx] == ["a", "b"]
 
 
 def test_concurrent_writes_share_few_transactions() -> None:

@@ -22,7 +22,10 @@ def test_to_json_has_every_field_and_utc_times() -> None:
         shared=True,
     )
     data = record.to_json()
-    assert set(data) == {f.name for f in dataclasses.fields(FileRecord)}
+    # Every field but the two that are never shown (the bytes' whereabouts), plus the kind.
+    hidden = {"replaced_blob_key", "crc32"}
+    assert set(data) == {f.name for f in dataclasses.fields(FileRecord)} - hidden | {"kind"}
+    assert (data["kind"], data["folder_id"], data["path"]) == ("file", None, "")
     assert data["created_at"] == "2026-01-02T03:04:05.000006Z"
     assert data["updated_at"] == "2026-01-02T03:04:06Z"
     assert (data["name"], data["size"], data["shared"]) == ("r.pdf", 3, True)

@@ -10,6 +10,7 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel
 
+from filebay.catalog.archives import Selection, ZipLink
 from filebay.catalog.files import FileRecord, ListQuery, NewFile, Page, SortKey
 from filebay.catalog.quota import Quota
 from filebay.catalog.remote import wire
@@ -21,6 +22,7 @@ from filebay.errors import (
     CatalogUnavailable,
     FilebayError,
     InvalidCursor,
+    NameTaken,
     NotFound,
     QuotaExceeded,
     UploadLocked,
@@ -118,6 +120,8 @@ class HttpCatalog:
             raise QuotaExceeded(detail)
         if code == "upload_locked":
             raise UploadLocked(detail)
+        if code == "name_taken":
+            raise NameTaken(response.json().get("existing_id", ""), detail)
         if response.status_code in (502, 503, 504):
             raise CatalogUnavailable(detail)
         if response.status_code == 401:
@@ -139,6 +143,16 @@ class HttpCatalog:
         body = wire.AddManyBody.of(news, quota)
         out = await self._call(wire.FilesOut, "POST", wire.FILES_BATCH, idempotent=False, body=body)
         return [item.record() for item in out.files]
+
+    async def ensure_folders(self, owner: str, parent_id: str, names: list[str]) -> str:
+        if not names:
+            return parent_id
+        body = wire.EnsureFoldersBody.model_construct(owner=owner, parent_id=parent_id, names=names)
+        # Not retried: the folders may have been made; the caller's next try finds them.
+        out = await self._call(
+            wire.FolderIdOut, "POST", wire.FOLDERS_ENSURE, idempotent=False, body=body
+        )
+        return out.id
 
     async def owners(self) -> list[str]:
         return (await self._call(wire.OwnersOut, "GET", wire.OWNERS, idempotent=True)).owners
@@ -277,6 +291,35 @@ class HttpCatalog:
     async def release_login_attempt(self, uncount: list[str], reset: list[str]) -> None:
         body = wire.ReleaseBody.model_construct(uncount=uncount, reset=reset)
         await self._send("POST", wire.LIMITS_RELEASE, idempotent=False, body=body)
+
+    async def select(self, owner: str, file_ids: list[str], folder_ids: list[str]) -> Selection:
+        body = wire.SelectBody.model_construct(
+            owner=owner, file_ids=file_ids, folder_ids=folder_ids
+        )
+        out = await self._call(
+            wire.SelectionOut, "POST", wire.ARCHIVE_SELECT, idempotent=True, body=body
+        )
+        return out.selection()
+
+    async def set_crc32(self, file_id: str, crc32: int) -> None:
+        if not is_valid_id(file_id):
+            return
+        body = wire.Crc32Body.model_construct(crc32=crc32)
+        # Idempotent: it only fills in a missing value, always the same one.
+        await self._send(
+            "POST", wire.FILE_CRC32.format(file_id=file_id), idempotent=True, body=body
+        )
+
+    async def create_zip_link(self, token_hash: str, link: ZipLink) -> None:
+        body = wire.ZipLinkBody.of(token_hash, link)
+        await self._send("POST", wire.ZIP_LINKS, idempotent=False, body=body)
+
+    async def find_zip_link(self, token_hash: str, now: datetime) -> ZipLink | None:
+        body = wire.ZipLinkLookup.model_construct(token_hash=token_hash, now=now)
+        out = await self._call(
+            wire.MaybeZipLinkOut, "POST", wire.ZIP_LINK_FIND, idempotent=True, body=body
+        )
+        return out.zip_link()
 
     async def ping(self) -> None:
         await self._send("GET", wire.READY, idempotent=False)

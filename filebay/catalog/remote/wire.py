@@ -19,7 +19,14 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from filebay.catalog.files import FileRecord, ListQuery, NewFile
+from filebay.catalog.archives import (
+    MAX_SELECTION,
+    ArchiveFile,
+    ArchiveFolder,
+    Selection,
+    ZipLink,
+)
+from filebay.catalog.files import FileRecord, ListQuery, NewFile, OnConflict
 from filebay.catalog.quota import Quota
 from filebay.catalog.shares import Share
 from filebay.catalog.uploads import UploadSession
@@ -33,6 +40,7 @@ PREFIX = "/internal/v1"
 FILES = "/files"
 FILES_BATCH = "/files/batch"
 FILE = "/files/{file_id}"
+FOLDERS_ENSURE = "/folders/ensure"
 OWNERS = "/owners"
 USAGE = "/usage"
 AUTH_SESSION = "/auth/session"
@@ -50,6 +58,10 @@ SHARE_COUNT = "/shares/{share_id}/count"
 LIMITS_RESERVE = "/limits/reserve"
 LIMITS_RELEASE = "/limits/release"
 READY = "/ready"
+ARCHIVE_SELECT = "/archives/select"
+FILE_CRC32 = "/files/{file_id}/crc32"
+ZIP_LINKS = "/zip-links"
+ZIP_LINK_FIND = "/zip-links/find"
 
 #: Most uploads one ``GET /uploads-expired`` answers.
 MAX_EXPIRED = 1000
@@ -81,6 +93,8 @@ def list_params(owner: str | None, query: ListQuery) -> dict[str, str]:
         params["cursor"] = query.cursor
     if query.q:
         params["q"] = query.q
+    if query.folder_id is not None:
+        params["folder_id"] = query.folder_id or "root"
     return params
 
 
@@ -126,6 +140,9 @@ class NewFileBody(BaseModel):
     content_type: str = Field(max_length=255)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     blob_key: str = Field(max_length=64)
+    folder_id: str = Field(default="", pattern=r"^([0-9a-f]{32})?$")
+    on_conflict: OnConflict = OnConflict.rename
+    crc32: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
 
     @classmethod
     def of(cls, new: NewFile) -> NewFileBody:
@@ -153,6 +170,18 @@ class AddManyBody(QuotaFields):
     def of(cls, news: list[NewFile], quota: Quota | None) -> AddManyBody:
         files = [NewFileBody.of(new) for new in news]
         return cls.model_construct(files=files, **_quota_fields(quota))
+
+
+class EnsureFoldersBody(BaseModel):
+    """``POST /folders/ensure``: the folder ``parent_id``/names…, made where missing."""
+
+    owner: str = Field(min_length=1, max_length=64)
+    parent_id: str = Field(pattern=r"^([0-9a-f]{32})?$")
+    names: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(max_length=64)
+
+
+class FolderIdOut(BaseModel):
+    id: str
 
 
 class RenameBody(BaseModel):
@@ -249,6 +278,44 @@ class ReleaseBody(BaseModel):
     reset: list[LimitKey] = Field(max_length=4)
 
 
+_ID = r"^[0-9a-f]{32}$"
+
+
+class SelectBody(BaseModel):
+    """``POST /archives/select``: a zip's files and folders (``""``: the root)."""
+
+    owner: str = Field(min_length=1, max_length=64)
+    file_ids: list[Annotated[str, Field(pattern=_ID)]] = Field(max_length=MAX_SELECTION)
+    folder_ids: list[Annotated[str, Field(pattern=r"^([0-9a-f]{32})?$")]] = Field(
+        max_length=MAX_SELECTION
+    )
+
+
+class Crc32Body(BaseModel):
+    """``POST /files/{file_id}/crc32``."""
+
+    crc32: int = Field(ge=0, le=0xFFFFFFFF)
+
+
+class ZipLinkBody(SelectBody):
+    """``POST /zip-links``."""
+
+    token_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    expires_at: Instant
+
+    @classmethod
+    def of(cls, token_hash: str, link: ZipLink) -> ZipLinkBody:
+        return cls.model_construct(token_hash=token_hash, **_fields(link))
+
+    def link(self) -> ZipLink:
+        return _as(ZipLink, self)
+
+
+class ZipLinkLookup(BaseModel):
+    token_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    now: Instant
+
+
 # Answers
 
 
@@ -265,6 +332,10 @@ class FileOut(BaseModel):
     created_at: Instant
     updated_at: Instant
     shared: bool
+    folder_id: str = ""
+    path: str = ""
+    replaced_blob_key: str | None = None
+    crc32: int | None = None
 
     @classmethod
     def of(cls, record: FileRecord) -> FileOut:
@@ -272,6 +343,57 @@ class FileOut(BaseModel):
 
     def record(self) -> FileRecord:
         return _as(FileRecord, self)
+
+
+class ArchiveFolderOut(BaseModel):
+    path: str
+    modified_at: Instant
+
+
+class ArchiveFileOut(BaseModel):
+    path: str
+    file: FileOut
+
+
+class SelectionOut(BaseModel):
+    """``POST /archives/select``."""
+
+    folders: list[ArchiveFolderOut]
+    files: list[ArchiveFileOut]
+
+    @classmethod
+    def of(cls, selection: Selection) -> SelectionOut:
+        folders = [ArchiveFolderOut.model_construct(**_fields(f)) for f in selection.folders]
+        files = [
+            ArchiveFileOut.model_construct(path=f.path, file=FileOut.of(f.record))
+            for f in selection.files
+        ]
+        return cls.model_construct(folders=folders, files=files)
+
+    def selection(self) -> Selection:
+        return Selection(
+            [_as(ArchiveFolder, f) for f in self.folders],
+            [ArchiveFile(f.path, f.file.record()) for f in self.files],
+        )
+
+
+class ZipLinkOut(BaseModel):
+    owner: str
+    file_ids: list[str]
+    folder_ids: list[str]
+    expires_at: Instant
+
+
+class MaybeZipLinkOut(BaseModel):
+    link: ZipLinkOut | None
+
+    @classmethod
+    def of(cls, link: ZipLink | None) -> MaybeZipLinkOut:
+        out = None if link is None else ZipLinkOut.model_construct(**_fields(link))
+        return cls.model_construct(link=out)
+
+    def zip_link(self) -> ZipLink | None:
+        return None if self.link is None else _as(ZipLink, self.link)
 
 
 class FilesOut(BaseModel):
@@ -373,6 +495,7 @@ class ShareOut(BaseModel):
     password_hash: str | None
     max_downloads: int | None
     downloads: int
+    kind: str = "file"
 
     @classmethod
     def of(cls, share: Share) -> ShareOut:

@@ -190,8 +190,8 @@ class GroupCommit:
 
     While one batch commits, the writes that arrive queue up and go together in the next,
     so a lone write waits for nothing and many small uploads cost one fsync per batch, not
-    one each. Each ``Work`` may raise a domain error (``QuotaExceeded``…) only before it
-    changes the session; that error is its own answer and the others still commit. When
+    one each. Each ``Work`` runs in a savepoint: a domain error it raises (``QuotaExceeded``,
+    ``NameTaken``…) undoes its own changes and is its own answer; the others still commit. When
     the database refuses the batch (an integrity error, say), every write is retried in a
     transaction of its own, so each gets its own outcome.
     """
@@ -223,7 +223,10 @@ class GroupCommit:
             outcomes: list[tuple[bool, Any]] = []
             for item, _future in batch:
                 try:
-                    outcomes.append((True, item(session)))
+                    # A savepoint each: an item that fails after writing (a name taken
+                    # halfway through a multipart upload's files) leaves nothing behind.
+                    with session.begin_nested():
+                        outcomes.append((True, item(session)))
                 except self._database_errors:
                     raise
                 except Exception as exc:  # the item's own answer, e.g. QuotaExceeded

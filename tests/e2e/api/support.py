@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import socket
 import time
 from collections.abc import Iterable, Iterator
@@ -201,3 +202,13 @@ def own_deployment(
         assert_no_crashes(deployment)
     finally:
         deployment.stop()
+
+
+def fresh_folder(deployment: Deployment, http: httpx.Client) -> str:
+    """A new, empty folder of the caller's: names asked for there are names got (since
+    DESIGN §8.1 a name already taken in a folder is stored as ``name (1).ext``)."""
+    made = http.post(
+        f"{deployment.metadata}/api/folders", json={"name": f"t-{secrets.token_hex(6)}"}
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])

@@ -212,7 +212,10 @@ def test_upload_to_a_full_blob_store_answers_507_and_stores_nothing(
         assert second.status_code == 507
         got = http.get(f"{dep.download}/api/files/{big.json()['id']}/content")
         assert got.content == b"b" * (3 * MIB)
-        assert http.delete(f"{dep.metadata}/api/files/{big.json()['id']}").status_code == 204
+        assert (
+            http.delete(f"{dep.metadata}/api/files/{big.json()['id']}?permanent=true").status_code
+            == 204
+        )
         again = http.put(f"{dep.upload}/api/upload/second.bin", content=b"s" * (2 * MIB))
         assert again.status_code == 201
     assert temp_files(dep.data_dir) == []

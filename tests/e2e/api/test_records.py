@@ -9,12 +9,14 @@ from datetime import datetime
 import httpx
 import pytest
 
-from tests.e2e.api.support import blob_files
+from tests.e2e.api.support import blob_files, fresh_folder
 from tests.harness.servers import Deployment
 
 
 def upload(deployment: Deployment, http: httpx.Client, name: str, data: bytes = b"data") -> dict:
-    r = http.put(f"{deployment.upload}/api/upload/{name}", content=data)
+    # Each into a folder of its own: the names a test asks for are the names it gets.
+    folder = fresh_folder(deployment, http)
+    r = http.put(f"{deployment.upload}/api/upload/{name}?folder_id={folder}", content=data)
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -75,7 +77,9 @@ def test_rename_to_over_255_bytes_answers_400(
     )
 
 
-@pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": 5}, {"title": "x"}, [], "name"])
+@pytest.mark.parametrize(
+    "body", [{}, {"name": ""}, {"name": 5}, {"title": "x"}, [], "name", {"folder_id": 5}]
+)
 def test_rename_with_a_bad_json_body_answers_422(
     deployment: Deployment, http: httpx.Client, body: object
 ) -> None:
@@ -106,7 +110,7 @@ def test_delete_answers_204_then_record_and_content_are_gone(
     r = http.delete(f"{deployment.metadata}/api/files/{rid}")
     assert r.status_code == 204
     assert r.content == b""
-    assert not blob.exists()
+    assert blob.exists(), "a delete moves to the trash (DESIGN §8.2): the bytes stay until purged"
     assert http.get(f"{deployment.metadata}/api/files/{rid}").status_code == 404
     assert http.get(f"{deployment.download}/api/files/{rid}/content").status_code == 404
     assert http.head(f"{deployment.download}/api/files/{rid}/content").status_code == 404
@@ -115,6 +119,20 @@ def test_delete_answers_204_then_record_and_content_are_gone(
     assert r.status_code == 404
     items = http.get(f"{deployment.metadata}/api/files", params={"q": record["name"]}).json()
     assert items["items"] == []
+
+
+def test_a_permanent_delete_removes_the_bytes_at_once(
+    deployment: Deployment, http: httpx.Client
+) -> None:
+    record = upload(deployment, http, f"gone-{secrets.token_hex(4)}.txt")
+    rid = record["id"]
+    blob = deployment.data_dir / "blobs" / rid[:2] / rid[2:4] / rid
+    assert blob.exists()
+    r = http.delete(f"{deployment.metadata}/api/files/{rid}", params={"permanent": "true"})
+    assert r.status_code == 204
+    assert not blob.exists()
+    assert http.get(f"{deployment.metadata}/api/files/{rid}").status_code == 404
+    assert http.delete(f"{deployment.metadata}/api/files/{rid}").status_code == 404
 
 
 UNKNOWN = secrets.token_hex(16)

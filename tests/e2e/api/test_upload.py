@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.api.support import (
     Part,
+    fresh_folder,
     multipart_body,
     multipart_type,
     raw_request,
@@ -203,19 +204,29 @@ HOSTILE_FILENAMES: list[tuple[bytes, str]] = [
 def test_multipart_file_names_are_cleaned_and_never_become_paths(
     deployment: Deployment, http: httpx.Client
 ) -> None:
+    folder = fresh_folder(deployment, http)
     before, around = tree(deployment.data_dir), outside(deployment)
     parts = [
         Part("file", f"body {i}".encode(), filename=raw, content_type="text/plain")
         for i, (raw, _clean) in enumerate(HOSTILE_FILENAMES)
     ]
     r = http.post(
-        f"{deployment.upload}/api/files",
+        f"{deployment.upload}/api/files?folder_id={folder}",
         content=multipart_body(parts),
         headers={"Content-Type": multipart_type()},
     )
     assert r.status_code == 201, r.text
     records = r.json()["files"]
-    assert [rec["name"] for rec in records] == [clean for _raw, clean in HOSTILE_FILENAMES]
+    # Names that clean to one name share the folder: the later ones are numbered (§8.1).
+    expected, seen = [], 0
+    for _raw, clean in HOSTILE_FILENAMES:
+        if clean == "unnamed":
+            expected.append("unnamed" if seen == 0 else f"unnamed ({seen})")
+            seen += 1
+        else:
+            expected.append(clean)
+    assert [rec["name"] for rec in records] == expected
+    assert {rec["folder_id"] for rec in records} == {folder}
     for i, record in enumerate(records):
         got = http.get(f"{deployment.download}/api/files/{record['id']}/content")
         assert got.content == f"body {i}".encode()
@@ -235,7 +246,6 @@ HOSTILE_PATHS: list[tuple[str, str]] = [
     ("%2e%2e", "unnamed"),
     ("%2e%2e%2f", "unnamed"),
     ("%00", "unnamed"),
-    ("", "unnamed"),
 ]
 
 
@@ -243,15 +253,41 @@ HOSTILE_PATHS: list[tuple[str, str]] = [
 def test_raw_put_names_are_cleaned_and_never_become_paths(
     deployment: Deployment, http: httpx.Client, raw: str, clean: str
 ) -> None:
+    folder = fresh_folder(deployment, http)
     before, around = tree(deployment.data_dir), outside(deployment)
     r = raw_request(
-        deployment.upload, "PUT", f"/api/upload/{raw}", {"Content-Length": "5"}, [b"hello"]
+        deployment.upload,
+        "PUT",
+        f"/api/upload/{raw}?folder_id={folder}",
+        {"Content-Length": "5"},
+        [b"hello"],
     )
     assert r.status == 201, r.body
     record = json.loads(r.body)
     assert record["name"] == clean
+    # Slashes the client wrote are folders below the target; encoded ones are not.
+    inside = raw.count("/") - raw.count("../")
+    assert record["path"].count("/") == 2 + inside
     assert http.get(f"{deployment.download}/api/files/{record['id']}/content").content == b"hello"
     assert_only_blobs_added(deployment, before, around, [record["id"]])
+
+
+@pytest.mark.parametrize("path", ["", "%2F", "sub/"])
+def test_a_put_without_a_name_answers_400_and_stores_nothing(
+    deployment: Deployment, http: httpx.Client, path: str
+) -> None:
+    before, around = tree(deployment.data_dir), outside(deployment)
+    r = raw_request(
+        deployment.upload, "PUT", f"/api/upload/{path}", {"Content-Length": "5"}, [b"hello"]
+    )
+    if path == "%2F":  # one name, "/", cleaned to nothing: stored as "unnamed" (§5)
+        assert r.status == 201, r.body
+        record = json.loads(r.body)
+        http.delete(f"{deployment.metadata}/api/files/{record['id']}")
+        return
+    assert r.status == 400, r.body
+    assert "no file name" in json.loads(r.body)["detail"]
+    assert_only_blobs_added(deployment, before, around, [])
 
 
 def test_long_names_are_truncated_to_255_bytes_keeping_the_extension(
@@ -262,9 +298,12 @@ def test_long_names_are_truncated_to_255_bytes_keeping_the_extension(
     no_ext = "n" * 300
     for name in (ascii_name, wide_name, no_ext):
         assert len(name.encode()) >= 300
-        put = http.put(f"{deployment.upload}/api/upload/{quote(name)}", content=b"x")
+        folder = fresh_folder(deployment, http)
+        put = http.put(
+            f"{deployment.upload}/api/upload/{quote(name)}?folder_id={folder}", content=b"x"
+        )
         post = http.post(
-            f"{deployment.upload}/api/files",
+            f"{deployment.upload}/api/files?folder_id={fresh_folder(deployment, http)}",
             content=multipart_body([Part("file", b"x", filename=name.encode())]),
             headers={"Content-Type": multipart_type()},
         )

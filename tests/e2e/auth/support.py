@@ -115,7 +115,7 @@ class Portal(harness.Portal):
         ids: set[str] = set()
         cursor = None
         while True:
-            params = {"limit": "1000", **({"cursor": cursor} if cursor else {})}
+            params = {"limit": "1000", "owner": "all", **({"cursor": cursor} if cursor else {})}
             response = self.http.get(
                 f"{self.metadata}/api/files", params=params, headers=self.admin()
             )

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from filebay.config import Service, Settings
 from tests.e2e.auth import forge
 from tests.e2e.auth.support import Portal
+from tests.harness import media
 from tests.harness.http import ADMIN, ADMIN_PASSWORD, PASSWORD, bearer, unique
 
 OWNER, OTHER = "alice", "bob"
@@ -284,6 +285,18 @@ def _check_head(world: World, identity: str, cell: Cell, response: httpx.Respons
         assert response.headers["content-length"] == str(len(FILE_DATA))
 
 
+def _picture(world: World, identity: str) -> Cell:
+    record = world.portal.put(world.credentials["owner"], f"{unique('matrix')}.png", media.png())
+    return Cell(params={"file_id": record["id"]})
+
+
+def _check_thumbnail(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    if response.status_code == 200:
+        assert response.headers["content-type"] == "image/webp"
+    else:
+        assert response.headers["content-type"] == "application/json"
+
+
 def _check_list(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
     if response.status_code != 200:
         return
@@ -291,6 +304,15 @@ def _check_list(world: World, identity: str, cell: Cell, response: httpx.Respons
     ids = {item["id"] for item in items}
     if identity == "other":
         assert items == [], "another user sees files that are not theirs"
+    elif identity == "admin":
+        # An admin's own list is their own files (DESIGN §8.1); everyone's with owner=all.
+        assert world.file["id"] not in ids
+        every = world.http.get(
+            f"{world.portal.metadata}/api/files",
+            params={"owner": "all", "limit": "1000"},
+            headers=world.portal.admin(),
+        )
+        assert world.file["id"] in {item["id"] for item in every.json()["items"]}
     else:
         assert world.file["id"] in ids
 
@@ -621,9 +643,174 @@ def _check_share_content(world: World, identity: str, cell: Cell, response: http
         assert response.content == FILE_DATA
 
 
+# folders: each user's own tree; another user's folder is 404, an admin's too (no admin
+# browses into another's tree: files stay reachable through /api/files for them)
+
+
+def _owner_folder(world: World, identity: str) -> Cell:
+    made = world.http.post(
+        f"{world.portal.metadata}/api/folders",
+        json={"name": unique("matrix-folder")},
+        headers=world.as_owner(),
+    )
+    assert made.status_code == 201, made.text
+    folder = made.json()
+    return Cell(params={"folder_id": folder["id"]}, state={"folder": folder})
+
+
+def _owner_folder_view(world: World, folder_id: str) -> httpx.Response:
+    return world.http.get(
+        f"{world.portal.metadata}/api/folders/{folder_id}", headers=world.as_owner()
+    )
+
+
+def _new_folder(world: World, identity: str) -> Cell:
+    return Cell(request={"json": {"name": unique(f"by-{identity}")}})
+
+
+def _check_new_folder(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    if response.status_code == 201:
+        assert response.json()["owner"] == world.usernames[identity]
+        assert response.json()["parent_id"] is None
+
+
+def _check_folder(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    if response.status_code == 200:
+        assert response.json()["id"] == cell.params["folder_id"]
+    else:
+        # Nothing of the folder shows (a 404 of resolve may repeat the caller's own path).
+        assert cell.params["folder_id"] not in response.text
+
+
+def _check_items(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    if response.status_code == 200:
+        assert response.json() == {"items": [], "next_cursor": None}
+
+
+def _rename_folder(world: World, identity: str) -> Cell:
+    cell = _owner_folder(world, identity)
+    cell.request = {"json": {"name": f"renamed-by-{identity}"}}
+    return cell
+
+
+def _check_folder_kept_or_changed(
+    world: World, identity: str, cell: Cell, response: httpx.Response
+) -> None:
+    view = _owner_folder_view(world, cell.params["folder_id"])
+    if response.request.method == "DELETE":
+        assert (view.status_code == 404) == _ok(response.status_code)
+    elif _ok(response.status_code):
+        assert view.json()["name"] == f"renamed-by-{identity}"
+    else:
+        assert view.json()["name"] == cell.state["folder"]["name"]
+
+
+def _resolve_owner_folder(world: World, identity: str) -> Cell:
+    cell = _owner_folder(world, identity)
+    cell.request = {"params": {"path": cell.state["folder"]["path"]}}
+    return cell
+
+
+def _copy_file(world: World, identity: str) -> Cell:
+    cell = _fresh_file(world, identity)
+    cell.request = {"json": {"name": unique("copy") + ".txt"}}
+    cell.state["before"] = world.portal.all_file_ids()
+    return cell
+
+
+def _check_copy(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    created = world.portal.all_file_ids() - cell.state["before"]
+    if not _ok(response.status_code):
+        assert not created, "a refused copy stored a file"
+        return
+    assert created == {response.json()["id"]}
+    assert response.json()["owner"] == world.usernames[identity]
+
+
+# zips, folder links and the trash (DESIGN §8.2): a user's own tree and trash
+
+
+def _zip_selection(world: World, identity: str) -> Cell:
+    cell = _owner_folder(world, identity)
+    cell.request = {"json": {"folder_ids": [cell.params["folder_id"]]}}
+    return cell
+
+
+def _zip_link(world: World, identity: str) -> Cell:
+    folder = _owner_folder(world, identity).params["folder_id"]
+    made = world.http.post(
+        f"{world.portal.download}/api/zip", json={"folder_ids": [folder]}, headers=world.as_owner()
+    )
+    assert made.status_code == 201, made.text
+    return Cell(params={"token": made.json()["url"].rsplit("/", 1)[1]})
+
+
+def _check_zip(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    if _ok(response.status_code):
+        assert response.headers["content-type"] == "application/zip"
+
+
+def _folder_link(world: World, identity: str) -> Cell:
+    folder = _owner_folder(world, identity).state["folder"]
+    put = world.http.put(
+        f"{world.portal.upload}/api/upload/{folder['name']}/in-folder.txt",
+        content=FILE_DATA,
+        headers=world.as_owner(),
+    )
+    assert put.status_code == 201, put.text
+    made = world.http.post(
+        f"{world.portal.metadata}/api/folders/{folder['id']}/shares",
+        json={},
+        headers=world.as_owner(),
+    )
+    assert made.status_code == 201, made.text
+    return Cell(params={"token": made.json()["token"], "file_id": put.json()["id"]})
+
+
+def _owner_folder_share(world: World, identity: str) -> Cell:
+    cell = _owner_folder(world, identity)
+    cell.request = {"json": {}}
+    return cell
+
+
+def _trash_item(world: World, identity: str) -> Cell:
+    record = world.owner_file()
+    gone = world.http.delete(
+        f"{world.portal.metadata}/api/files/{record['id']}", headers=world.as_owner()
+    )
+    assert gone.status_code == 204, gone.text
+    return Cell(params={"item_id": gone.headers["x-trash-item"]}, state={"file": record})
+
+
+def _check_trash_item(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    back = _owner_view(world, cell.state["file"]["id"]).status_code == 200
+    assert back == (response.request.method == "POST" and _ok(response.status_code))
+
+
+# sessions
+
+
+def _owners_session(world: World, identity: str) -> Cell:
+    """A session of the owner's own (a fresh login), that only the owner may end."""
+    token = world.portal.login(world.usernames["owner"], world.passwords["owner"])
+    listed = world.http.get(f"{world.portal.auth}/api/me/sessions", headers=bearer(token))
+    current = next(s["id"] for s in listed.json()["items"] if s["current"])
+    return Cell(params={"session_id": current}, state={"token": token})
+
+
+def _check_sessions(world: World, identity: str, cell: Cell, response: httpx.Response) -> None:
+    if response.status_code == 200:
+        items = response.json()["items"]
+        assert [s["current"] for s in items].count(True) == 1
+        assert world.credentials[identity] not in response.text
+
+
 ALLOW_ALL = {"owner": 200, "other": 200, "admin": 200}
 ADMIN_ONLY = {"owner": 403, "other": 403, "admin": 200}
 OWNER_OR_ADMIN = {"owner": 200, "other": 404, "admin": 200}
+OWNER_ONLY = {"owner": 200, "other": 404, "admin": 404}
+ALL_400 = {"owner": 400, "other": 400, "admin": 400}
+ALL_404 = {"owner": 404, "other": 404, "admin": 404}
 # The API docs FastAPI serves (whichever of them the apps keep): public.
 DOCS = sorted(
     path
@@ -648,6 +835,35 @@ ROUTES: list[Route] = [
         "DELETE", "/api/files/{file_id}", "metadata", "api",
         {"owner": 204, "other": 404, "admin": 204}, _fresh_file, _check_delete_file,
     ),
+    # folders: a user's own tree (an admin's scope is their own tree too)
+    Route(
+        "POST", "/api/folders", "metadata", "api", {"owner": 201, "other": 201, "admin": 201},
+        _new_folder, _check_new_folder,
+    ),
+    Route(
+        "GET", "/api/folders/{folder_id}", "metadata", "api", OWNER_ONLY, _owner_folder,
+        _check_folder,
+    ),
+    Route(
+        "GET", "/api/folders/{folder_id}/items", "metadata", "api", OWNER_ONLY, _owner_folder,
+        _check_items,
+    ),
+    Route(
+        "PATCH", "/api/folders/{folder_id}", "metadata", "api", OWNER_ONLY, _rename_folder,
+        _check_folder_kept_or_changed,
+    ),
+    Route(
+        "DELETE", "/api/folders/{folder_id}", "metadata", "api",
+        {"owner": 204, "other": 404, "admin": 404}, _owner_folder, _check_folder_kept_or_changed,
+    ),
+    Route(
+        "GET", "/api/resolve", "metadata", "api", OWNER_ONLY, _resolve_owner_folder,
+        _check_folder,
+    ),
+    Route(
+        "POST", "/api/files/{file_id}/copy", "metadata", "api",
+        {"owner": 201, "other": 404, "admin": 404}, _copy_file, _check_copy,
+    ),
     Route(
         "GET", "/api/files/{file_id}/content", "download", "api", OWNER_OR_ADMIN, _shared_file,
         _check_content,
@@ -655,6 +871,10 @@ ROUTES: list[Route] = [
     Route(
         "HEAD", "/api/files/{file_id}/content", "download", "api", OWNER_OR_ADMIN, _shared_file,
         _check_head,
+    ),
+    Route(
+        "GET", "/api/files/{file_id}/thumbnail", "download", "api", OWNER_OR_ADMIN, _picture,
+        _check_thumbnail,
     ),
     Route(
         "POST", "/api/files", "upload", "api", {"owner": 201, "other": 201, "admin": 201},
@@ -711,6 +931,27 @@ ROUTES: list[Route] = [
           check=_check_share_content),
     Route("HEAD", "/s/{token}/content", "download", "public", prepare=_share_link,
           check=_check_share_content),
+    # zips, folder links, the trash: a user's own (an admin's scope is their own too)
+    Route("GET", "/api/folders/{folder_id}/zip", "download", "api", OWNER_ONLY, _owner_folder,
+          _check_zip),
+    Route("POST", "/api/zip", "download", "api", {"owner": 201, "other": 404, "admin": 404},
+          _zip_selection),
+    Route("GET", "/api/zip/{token}", "download", "api", OWNER_ONLY, _zip_link, _check_zip),
+    Route("POST", "/api/folders/{folder_id}/shares", "metadata", "api",
+          {"owner": 201, "other": 404, "admin": 404}, _owner_folder_share),
+    Route("GET", "/api/folders/{folder_id}/shares", "metadata", "api", OWNER_ONLY,
+          _owner_folder),
+    Route("GET", "/s/{token}/files/{file_id}", "download", "public", prepare=_folder_link,
+          check=_check_share_content),
+    Route("HEAD", "/s/{token}/files/{file_id}", "download", "public", prepare=_folder_link),
+    Route("GET", "/s/{token}/zip", "download", "public", prepare=_folder_link, check=_check_zip),
+    Route("HEAD", "/s/{token}/zip", "download", "public", prepare=_folder_link),
+    Route("GET", "/api/trash", "metadata", "api", ALLOW_ALL),
+    Route("POST", "/api/trash/{item_id}/restore", "metadata", "api", OWNER_ONLY, _trash_item,
+          _check_trash_item),
+    Route("DELETE", "/api/trash/{item_id}", "metadata", "api",
+          {"owner": 204, "other": 404, "admin": 404}, _trash_item, _check_trash_item),
+    Route("DELETE", "/api/trash", "metadata", "api", {"owner": 204, "other": 204, "admin": 204}),
     # auth: everyone for themselves
     Route("GET", "/api/me", "auth", "api", ALLOW_ALL, check=_check_me),
     Route(
@@ -753,17 +994,50 @@ ROUTES: list[Route] = [
         lambda w, i: (_target_token(w), Cell(params={"username": w.patch_target}))[1],
         _check_revoke_user_tokens,
     ),
+    # second factors, passkeys, sessions, audit (DESIGN §8.4): each for themselves; the
+    # bodies are left out where a wrong one would count on the login limiter
+    Route("GET", "/api/me/totp", "auth", "api", ALLOW_ALL),
+    Route("POST", "/api/me/totp", "auth", "api", ALLOW_ALL),
+    Route("POST", "/api/me/totp/confirm", "auth", "api", ALL_400),
+    Route("DELETE", "/api/me/totp", "auth", "api", ALL_400),
+    Route(
+        "DELETE", "/api/users/{username}/mfa", "auth", "api",
+        {"owner": 403, "other": 403, "admin": 204},
+        lambda w, i: Cell(params={"username": w.patch_target}),
+    ),
+    Route("POST", "/api/me/passkeys/options", "auth", "api", ALLOW_ALL),
+    Route("POST", "/api/me/passkeys", "auth", "api", ALL_400),
+    Route("GET", "/api/me/passkeys", "auth", "api", ALLOW_ALL),
+    Route("DELETE", "/api/me/passkeys/{passkey_id}", "auth", "api", ALL_404,
+          lambda w, i: Cell(params={"passkey_id": "0" * 32})),
+    Route("GET", "/api/me/sessions", "auth", "api", ALLOW_ALL, check=_check_sessions),
+    Route("DELETE", "/api/me/sessions/{session_id}", "auth", "api",
+          {"owner": 204, "other": 404, "admin": 404}, _owners_session),
+    Route("DELETE", "/api/me/sessions", "auth", "api", ALLOW_ALL),
+    Route("GET", "/api/audit", "auth", "api", ADMIN_ONLY),
+    Route("GET", "/api/me/audit", "auth", "api", ALLOW_ALL),
     # pages
+    Route("GET", "/account/security", "auth", "page", ALLOW_ALL, check=_check_html),
+    Route("GET", "/admin/audit", "auth", "page", ADMIN_ONLY, check=_check_html),
     Route("GET", "/admin", "auth", "page", ADMIN_ONLY, check=_check_html),
     Route("GET", "/tokens", "auth", "page", ALLOW_ALL, check=_check_html),
     Route("GET", "/", "upload", "page", ALLOW_ALL, check=_check_html),
     Route("GET", "/uploads", "download", "page", ALLOW_ALL, check=_check_html),
+    Route("GET", "/trash", "metadata", "page", ALLOW_ALL, check=_check_html),
     # public
     Route("POST", "/api/auth/token", "auth", "public", prepare=_login_form,
           check=_check_token_login),
     Route("POST", "/api/auth/login", "auth", "public", prepare=_login_json,
           check=_check_cookie_login),
     Route("GET", "/.well-known/jwks.json", "auth", "public", check=_check_jwks),
+    # single sign-on is not configured here: its routes are 404 to everyone
+    Route("GET", "/api/auth/oidc/login", "auth", "public", public_status=404),
+    Route("GET", "/api/auth/oidc/callback", "auth", "public", public_status=404),
+    Route("POST", "/api/auth/login/mfa", "auth", "public", public_status=401,
+          prepare=lambda w, i: Cell(request={"json": {"mfa_token": "none", "code": "1"}})),
+    Route("POST", "/api/auth/passkey/options", "auth", "public"),
+    Route("POST", "/api/auth/passkey", "auth", "public", public_status=401,
+          prepare=lambda w, i: Cell(request={"json": {"credential": {"id": "x"}}})),
     Route("GET", "/login", "auth", "public", check=_check_html),
     *(Route("GET", path, "auth", "public") for path in DOCS),
     *(Route("GET", "/healthz", service, "public") for service in

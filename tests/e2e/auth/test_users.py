@@ -331,9 +331,18 @@ def test_upload_exactly_filling_the_quota_is_accepted(
         f"{portal.upload}/api/upload/one-more.bin", content=b"!", headers=bearer(token)
     )
     _assert_quota_answer(response)
-    # Deleting frees the space again.
-    deleted = portal.http.delete(
+    # The trash still counts (DESIGN §8.2); deleting for good frees the space again.
+    trashed = portal.http.delete(
         f"{portal.metadata}/api/files/{record['id']}", headers=bearer(token)
+    )
+    assert trashed.status_code == 204
+    _assert_quota_answer(
+        portal.http.put(
+            f"{portal.upload}/api/upload/one-more.bin", content=b"!", headers=bearer(token)
+        )
+    )
+    deleted = portal.http.delete(
+        f"{portal.metadata}/api/trash/{record['id']}", headers=bearer(token)
     )
     assert deleted.status_code == 204
     assert portal.put(token, "one-more.bin", b"!")["size"] == 1

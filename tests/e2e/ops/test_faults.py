@@ -241,7 +241,12 @@ def test_full_disk_during_uploads_answers_507_and_keeps_serving(full_disk: str) 
             assert got.content == data
         # Room again: uploads work again.
         for file_id in list(stored)[:3]:
-            assert http.delete(f"{base}/api/files/{file_id}", headers=headers).status_code == 204
+            assert (
+                http.delete(
+                    f"{base}/api/files/{file_id}?permanent=true", headers=headers
+                ).status_code
+                == 204
+            )
         again = http.put(f"{base}/api/upload/again.bin", content=b"a" * MIB, headers=headers)
         assert again.status_code == 201, again.text
 

@@ -234,8 +234,17 @@ def test_no_name_field_writes_outside_blobs_and_staging(
                 f"{portal.upload}/api/tus/", headers={**headers, **tus_headers}, content=b"t"
             )
             assert created.status_code == 201, created.text
-    # rename
-    victim = http.put(f"{portal.upload}/api/upload/victim.txt", content=b"v", headers=headers)
+    # rename: the victim alone in a folder of its own, so that no cleaned name is taken by
+    # another entry there (a taken name is a 409 since DESIGN §8.1, and stores nothing)
+    alone = http.post(
+        f"{portal.metadata}/api/folders", json={"name": f"alone-{marker}"}, headers=headers
+    )
+    assert alone.status_code == 201, alone.text
+    victim = http.put(
+        f"{portal.upload}/api/upload/victim.txt?folder_id={alone.json()['id']}",
+        content=b"v",
+        headers=headers,
+    )
     for name in names:
         r = http.patch(
             f"{portal.metadata}/api/files/{victim.json()['id']}",
@@ -311,7 +320,14 @@ def test_forged_jwts_are_refused_by_every_service(portal: Portal, user: tuple[st
 # --- CSRF -------------------------------------------------------------------------------------
 
 # Routes with no session to protect: the logins themselves.
-NO_SESSION = {("POST", "/api/auth/token"), ("POST", "/api/auth/login")}
+NO_SESSION = {
+    ("POST", "/api/auth/token"),
+    ("POST", "/api/auth/login"),
+    # the other ways to log in (a second step, a passkey): no session yet
+    ("POST", "/api/auth/login/mfa"),
+    ("POST", "/api/auth/passkey/options"),
+    ("POST", "/api/auth/passkey"),
+}
 
 
 def _browser_login(portal: Portal, username: str) -> tuple[str, str]:
@@ -341,13 +357,21 @@ def test_cookie_writes_without_the_csrf_token_are_refused_on_every_route(
         f"{portal.upload}/api/tus/",
         headers={**bearer(token), "Tus-Resumable": "1.0.0", "Upload-Length": "5"},
     )
+    folder = http.post(
+        f"{portal.metadata}/api/folders", json={"name": "csrf-folder"}, headers=bearer(token)
+    ).json()
     params = {
+        "folder_id": folder["id"],
+        # a trash item (the file's id names it once trashed): refused before it is looked up
+        "item_id": record["id"],
         "file_id": record["id"],
         "token": share["token"],
         "token_id": api_token["id"],
         "username": victim,
         "upload_id": tus.headers["location"].rsplit("/", 1)[1],
         "name": "csrf-put.txt",
+        "passkey_id": "0" * 32,
+        "session_id": "0" * 64,
     }
     session, csrf = _browser_login(portal, username)
     cookie = {"Cookie": f"{SESSION_COOKIE}={session}; {CSRF_COOKIE}={csrf}"}

@@ -168,7 +168,11 @@ def test_deleting_the_file_ends_its_links(
         assert http.get(portal.page_url(made["token"])).status_code == 404
         assert http.get(portal.content_url(made["token"])).status_code == 404
         assert http.head(portal.content_url(made["token"])).status_code == 404
-    # The rows went with the file; the other file's link is untouched.
+    # In the trash the links are dead but kept (a restore brings them back); purged, the
+    # rows go with the file. The other file's link is untouched.
+    assert file_id in {r["file_id"] for r in portal.rows("shares")}
+    purged = http.delete(f"{portal.metadata}/api/trash/{file_id}", headers=owner)
+    assert purged.status_code == 204, purged.text
     assert {r["file_id"] for r in portal.rows("shares")}.isdisjoint({file_id})
     assert http.get(portal.content_url(other["token"])).content == DATA
     # And the deleted file's links can no longer be listed or created.

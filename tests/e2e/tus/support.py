@@ -126,6 +126,18 @@ class Site(harness.Portal):
         assert r.status_code == 201, r.text
         return self.url(r.headers["Location"], base)
 
+    def fresh_folder(self, user: str = "alice") -> str:
+        """A new folder of ``user``'s: a name asked for there is the name got (a taken name
+        would be numbered, DESIGN §8.1)."""
+        with client() as c:
+            r = c.post(
+                f"{self.deployment.metadata}/api/folders",
+                json={"name": f"t-{secrets.token_hex(6)}"},
+                headers=self.headers(user),
+            )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
     def patch(
         self, url: str, offset: int, data: bytes, user: str = "alice", **extra: str
     ) -> httpx.Response:

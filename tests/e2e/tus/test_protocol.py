@@ -52,24 +52,28 @@ def test_options_advertises_the_extensions(site: Site) -> None:
             assert r.headers["Tus-Checksum-Algorithm"].split(",") == ["sha1", "sha256"]
 
 
+def _every_method(
+    site: Site, url: str, headers: dict[str, str], body: bytes
+) -> list[httpx.Response]:
+    """The answers to a creation of ``len(body)`` bytes, and HEAD, PATCH (``body`` at 0)
+    and DELETE of ``url``, all sent with ``headers``."""
+    patch = {**headers, "Upload-Offset": "0", "Content-Type": OFFSET_TYPE}
+    with client() as c:
+        return [
+            c.post(site.endpoint, headers={**headers, "Upload-Length": str(len(body))}),
+            c.head(url, headers=headers),
+            c.patch(url, headers=patch, content=body),
+            c.delete(url, headers=headers),
+        ]
+
+
 @pytest.mark.parametrize("version", [None, "0.2.2", "1.0", ""])
 def test_412_without_the_right_tus_resumable(site: Site, version: str | None) -> None:
     url = site.create(10)
     headers = site.headers()
     if version is not None:
         headers["Tus-Resumable"] = version
-    with client() as c:
-        answers = [
-            c.post(site.endpoint, headers={**headers, "Upload-Length": "10"}),
-            c.head(url, headers=headers),
-            c.patch(
-                url,
-                headers={**headers, "Upload-Offset": "0", "Content-Type": OFFSET_TYPE},
-                content=b"0123456789",
-            ),
-            c.delete(url, headers=headers),
-        ]
-    for r in answers:
+    for r in _every_method(site, url, headers, b"0123456789"):
         assert r.status_code == 412, (r.request.method, r.status_code)
         assert r.headers["Tus-Version"] == TUS
     assert site.offset(url) == 0
@@ -391,13 +395,16 @@ def test_400_for_malformed_upload_metadata(site: Site, metadata: str) -> None:
         ({"name": "a/b\\c.txt", "type": "application/json"}, "c.txt", "application/json"),
         ({"filename": "first.txt", "name": "second.bin"}, "first.txt", "text/plain"),
         ({"filename": "..", "filetype": ""}, "unnamed", "application/octet-stream"),
-        ({"relativePath": "x/y"}, "unnamed", "application/octet-stream"),
+        # No name but Uppy's relativePath: its last segment names the file, in folder x.
+        ({"relativePath": "x/y"}, "y", "application/octet-stream"),
+        ({"relativePath": "x/../y.txt", "name": "z.txt"}, "z.txt", "text/plain"),
         ({"filename": "tab\there\x00.pdf"}, "tabhere.pdf", "application/pdf"),
     ],
 )
 def test_metadata_names_the_record(
     site: Site, metadata: dict[str, str], name: str, content_type: str
 ) -> None:
+    metadata = {**metadata, "folder_id": site.fresh_folder()}
     url = site.create(3, metadata=metadata)
     with client() as c:
         r = c.head(url, headers=site.tus())
@@ -407,6 +414,9 @@ def test_metadata_names_the_record(
     assert site.patch(url, 0, b"abc").status_code == 204
     record = site.record(upload_id(url))
     assert (record["name"], record["content_type"]) == (name, content_type)
+    # relativePath's folders (never climbing) come below folder_id.
+    below = [s for s in metadata.get("relativePath", "").split("/")[:-1] if s not in ("", "..")]
+    assert str(record["path"]).split("/")[2:] == [*below, name]
 
 
 def test_404_for_unknown_and_malformed_ids(site: Site) -> None:
@@ -447,18 +457,7 @@ def test_401_without_credentials(site: Site) -> None:
     url = site.create(4)
     bad = {"Tus-Resumable": TUS}
     for headers in (bad, {**bad, "Authorization": "Bearer not-a-token"}):
-        with client() as c:
-            answers = [
-                c.post(site.endpoint, headers={**headers, "Upload-Length": "4"}),
-                c.head(url, headers=headers),
-                c.patch(
-                    url,
-                    headers={**headers, "Upload-Offset": "0", "Content-Type": OFFSET_TYPE},
-                    content=b"abcd",
-                ),
-                c.delete(url, headers=headers),
-            ]
-        for r in answers:
+        for r in _every_method(site, url, headers, b"abcd"):
             assert r.status_code == 401, r.request.method
     assert site.offset(url) == 0
 
@@ -530,7 +529,7 @@ def test_creation_with_upload(site: Site) -> None:
 
 
 def test_a_zero_length_upload_completes_at_creation(site: Site) -> None:
-    url = site.create(0, metadata={"filename": "empty.txt"})
+    url = site.create(0, metadata={"filename": "empty.txt", "folder_id": site.fresh_folder()})
     record = site.record(upload_id(url))
     assert record["size"] == 0
     assert record["sha256"] == sha256(b"")
