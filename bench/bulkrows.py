@@ -256,24 +256,23 @@ def sqlite_insert(db_path: str, count: int, seed: int, batch: int = 50_000) -> d
 # --- PostgreSQL ---------------------------------------------------------------------
 
 
-async def pg_create(admin_dsn: str, db: str) -> None:
+async def _pg_admin(admin_dsn: str, statement: str) -> None:
+    """One statement on the server's admin database (CREATE/DROP DATABASE)."""
     import asyncpg
 
     con = await asyncpg.connect(admin_dsn, timeout=10)
     try:
-        await con.execute(f'CREATE DATABASE "{db}"')
+        await con.execute(statement)
     finally:
         await con.close()
+
+
+async def pg_create(admin_dsn: str, db: str) -> None:
+    await _pg_admin(admin_dsn, f'CREATE DATABASE "{db}"')
 
 
 async def pg_drop(admin_dsn: str, db: str) -> None:
-    import asyncpg
-
-    con = await asyncpg.connect(admin_dsn, timeout=10)
-    try:
-        await con.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    finally:
-        await con.close()
+    await _pg_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 async def pg_insert(dsn: str, count: int, seed: int, batch: int = 100_000) -> dict[str, Any]:

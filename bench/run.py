@@ -23,9 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
-
-import httpx
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -41,10 +39,19 @@ from servers import (
 )
 from sysmon import Measure, cpu_busy_percent, process_tree, rss_bytes
 
+from filebay.client import ApiError, Client
+
 REPO = Path(__file__).resolve().parent.parent
 MB = 1e6
 MIB = 2**20
 SMALL = 4096
+
+#: What the big uploads are compared with: (key in the results, label).
+UPLOAD_PEERS = (
+    ("nginx_put", "nginx PUT"),
+    ("nginx_put_fsync", "nginx PUT + fsync"),
+    ("copy_fsync", "local copy + fsync"),
+)
 
 TARGETS = {
     "upload_ratio": 0.6,
@@ -123,10 +130,28 @@ def auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+def api(srv: FilebayServer) -> Client:
+    """filebay's Python client on ``srv``, with the bench's token (FILEBAY_BENCH_TOKEN)."""
+    return Client(srv.base, os.environ.get("FILEBAY_BENCH_TOKEN"))
+
+
 def check_status(what: str, got: int, want: tuple[int, ...]) -> None:
     if got not in want:
         hint = " (set FILEBAY_BENCH_TOKEN)" if got == 401 else ""
         raise RuntimeError(f"{what}: HTTP {got}, expected {want}{hint}")
+
+
+def copy_seconds(src: Path, work: Path) -> float:
+    """Seconds a plain copy of ``src`` into ``work`` takes, fsync included: the machine's
+    own speed, which filebay's figures are compared with."""
+    os.sync()
+    dst = work / "copy.bin"
+    t0 = time.perf_counter()
+    shutil.copyfile(src, dst)
+    fsync_path(dst)
+    secs = time.perf_counter() - t0
+    dst.unlink()
+    return secs
 
 
 def fsync_path(path: Path) -> None:
@@ -257,9 +282,8 @@ class Bench:
             rss_bytes(process_tree(self.fb.pid)) / MIB, 1
         )
         # One request to warm the app up (imports, DB connection) before idle RSS is read.
-        with httpx.Client(base_url=self.fb.base, headers=self.headers, timeout=30) as c:
-            r = c.get("/api/files", params={"limit": 1})
-            check_status("GET /api/files", r.status_code, (200,))
+        with api(self.fb) as fb:
+            fb.list_files(limit=1)
 
     # 1. single-stream upload
 
@@ -300,13 +324,7 @@ class Bench:
                 os.replace(dest, self.ng.www / "big.bin")
 
             # plain local copy on the same filesystem, with fsync
-            os.sync()
-            dst = self.work / "copy.bin"
-            t0 = time.perf_counter()
-            shutil.copyfile(self.big, dst)
-            fsync_path(dst)
-            secs = time.perf_counter() - t0
-            dst.unlink()
+            secs = copy_seconds(self.big, self.work)
             runs["copy_fsync"].append({"seconds": secs, "mb_s": self.size / MB / secs})
 
             # filebay multipart POST /api/files
@@ -354,11 +372,12 @@ class Bench:
                 )
             )
         self.big_id = keep.pop()  # the last raw upload is the download subject
-        with httpx.Client(base_url=self.fb.base, headers=self.headers, timeout=60) as c:
+        with api(self.fb) as fb:
             for fid in keep:
-                r = c.delete(f"/api/files/{fid}")
-                if r.status_code != 204:
-                    self.problem(f"DELETE /api/files/{fid}: HTTP {r.status_code}, expected 204")
+                try:
+                    fb.delete_file(fid)
+                except ApiError as exc:
+                    self.problem(f"DELETE /api/files/{fid}: {exc.message}, expected 204")
 
         best = {k: max(v, key=lambda x: x["mb_s"]) for k, v in runs.items()}
         rss = {
@@ -377,15 +396,9 @@ class Bench:
             }
             for k in runs
         }
-        peer = summary["nginx_put"]["mb_s"]
         for k in ("filebay_multipart", "filebay_raw"):
-            summary[k]["ratio_vs_nginx_put"] = ratio(summary[k]["mb_s"], peer)
-            summary[k]["ratio_vs_nginx_put_fsync"] = ratio(
-                summary[k]["mb_s"], summary["nginx_put_fsync"]["mb_s"]
-            )
-            summary[k]["ratio_vs_copy_fsync"] = ratio(
-                summary[k]["mb_s"], summary["copy_fsync"]["mb_s"]
-            )
+            for peer, _label in UPLOAD_PEERS:
+                summary[k][f"ratio_vs_{peer}"] = ratio(summary[k]["mb_s"], summary[peer]["mb_s"])
         self.results["results"]["upload"] = {"best_of": self.reps, **summary, "runs": runs}
         for k, label in (("filebay_multipart", "multipart"), ("filebay_raw", "raw PUT")):
             self.target(
@@ -487,7 +500,8 @@ class Bench:
         with open(self.big, "rb") as f:
             f.seek(1000)
             want = f.read(1000)
-        with httpx.Client(base_url=self.fb.base, headers=self.headers, timeout=30) as c:
+        with api(self.fb) as fb:
+            c = fb.http  # raw answers: these checks are about the HTTP headers themselves
             r = c.get(url, headers={"Range": "bytes=1000-1999"})
             self.check(
                 "Range bytes=1000-1999 -> 206 with the exact bytes",
@@ -632,13 +646,9 @@ class Bench:
         if not loadgen.have("wrk"):
             raise RuntimeError("wrk not found: apt-get install -y wrk")
         (self.ng.www / "small4k.bin").write_bytes(self.small_body)
-        with httpx.Client(base_url=self.fb.base, headers=self.headers, timeout=30) as c:
-            r = c.put("/api/upload/small4k.bin", content=self.small_body)
-            check_status("PUT /api/upload/small4k.bin", r.status_code, (201,))
-            fid = r.json()["id"]
-            got = c.get(f"/api/files/{fid}/content")
-            check_status("GET small content", got.status_code, (200,))
-            if got.content != self.small_body:
+        with api(self.fb) as fb:
+            fid = fb.put("small4k.bin", self.small_body)["id"]
+            if fb.read(fid) != self.small_body:
                 raise RuntimeError("filebay returned other bytes for the 4 KiB file")
         work = self.work / "wrk"
         work.mkdir(exist_ok=True)
@@ -728,9 +738,8 @@ class Bench:
 
     def _ensure_template_row(self, srv: FilebayServer) -> None:
         """One row written by the server itself, so the bulk rows copy its formats."""
-        with httpx.Client(base_url=srv.base, headers=self.headers, timeout=30) as c:
-            r = c.put("/api/upload/template.txt", content=b"template row\n")
-            check_status("PUT /api/upload/template.txt", r.status_code, (201,))
+        with api(srv) as fb:
+            fb.put("template.txt", b"template row\n")
 
     def _list_targets(self, db: str, res: dict[str, Any]) -> None:
         for q, v in res["queries"].items():
@@ -740,12 +749,10 @@ class Bench:
     def list_latency(self, srv: FilebayServer) -> dict[str, Any]:
         n = self.args.list_requests
         queries: dict[str, Any] = {}
-        with httpx.Client(base_url=srv.base, headers=self.headers, timeout=60) as c:
+        with api(srv) as fb:
 
             def get(params: dict[str, Any]) -> dict[str, Any]:
-                r = c.get("/api/files", params=params)
-                check_status(f"GET /api/files?{urlencode(params)}", r.status_code, (200,))
-                return r.json()
+                return dict(fb.list_files(**params))
 
             first = get({"limit": 50})
             cursor, page = first.get("next_cursor"), 1
@@ -777,7 +784,7 @@ class Bench:
                 stop_at = time.monotonic() + 60
                 for _ in range(count):
                     t0 = time.perf_counter()
-                    r = c.get("/api/files", params=params)
+                    r = fb.http.get("/api/files", params=params)
                     lat.append(time.perf_counter() - t0)
                     if r.status_code != 200:
                         raise RuntimeError(f"{label}: HTTP {r.status_code}")
@@ -854,30 +861,25 @@ def render_table(results: dict[str, Any]) -> str:
             f"{label:58} {_fmt(fb, unit):>12} {_fmt(peer, unit):>12} {_fmt(rat):>7}  {peer_name}"
         )
 
+    def growth_row(label: str, fb: dict[str, Any], peer: dict[str, Any], peer_name: str) -> None:
+        key = "max_rss_growth_mib"
+        row(f"{label} max RSS growth MiB", fb[key], peer[key], None, peer_name)
+
+    def cpu_row(label: str, fb: dict[str, Any], peer: dict[str, Any], peer_name: str) -> None:
+        cpu = fb["cpu_s"], peer["cpu_s"]
+        row(f"{label} server CPU s", *cpu, ratio(*cpu), peer_name)
+
     up = r.get("upload")
     if up:
         for k, lab in (("filebay_multipart", "multipart POST"), ("filebay_raw", "raw PUT")):
-            row(
-                f"upload {lab} MB/s",
-                up[k]["mb_s"],
-                up["nginx_put"]["mb_s"],
-                up[k]["ratio_vs_nginx_put"],
-                "nginx PUT",
-            )
-            row(
-                f"upload {lab} MB/s",
-                up[k]["mb_s"],
-                up["nginx_put_fsync"]["mb_s"],
-                up[k]["ratio_vs_nginx_put_fsync"],
-                "nginx PUT + fsync",
-            )
-            row(
-                f"upload {lab} MB/s",
-                up[k]["mb_s"],
-                up["copy_fsync"]["mb_s"],
-                up[k]["ratio_vs_copy_fsync"],
-                "local copy + fsync",
-            )
+            for peer, name in UPLOAD_PEERS:
+                row(
+                    f"upload {lab} MB/s",
+                    up[k]["mb_s"],
+                    up[peer]["mb_s"],
+                    up[k][f"ratio_vs_{peer}"],
+                    name,
+                )
             row(
                 f"upload {lab} idle / peak RSS MiB",
                 f"{up[k]['idle_rss_mib']}/{up[k]['peak_rss_mib']}",
@@ -885,38 +887,14 @@ def render_table(results: dict[str, Any]) -> str:
                 None,
                 "nginx PUT",
             )
-            row(
-                f"upload {lab} max RSS growth MiB",
-                up[k]["max_rss_growth_mib"],
-                up["nginx_put"]["max_rss_growth_mib"],
-                None,
-                "nginx PUT",
-            )
-            row(
-                f"upload {lab} server CPU s",
-                up[k]["cpu_s"],
-                up["nginx_put"]["cpu_s"],
-                ratio(up[k]["cpu_s"], up["nginx_put"]["cpu_s"]),
-                "nginx PUT",
-            )
+            growth_row(f"upload {lab}", up[k], up["nginx_put"], "nginx PUT")
+            cpu_row(f"upload {lab}", up[k], up["nginx_put"], "nginx PUT")
     dl = r.get("download")
     if dl:
         f, n = dl["filebay_get"], dl["nginx_get"]
         row("download MB/s", f["mb_s"], n["mb_s"], f["ratio_vs_nginx"], "nginx GET")
-        row(
-            "download max RSS growth MiB",
-            f["max_rss_growth_mib"],
-            n["max_rss_growth_mib"],
-            None,
-            "nginx GET",
-        )
-        row(
-            "download server CPU s",
-            f["cpu_s"],
-            n["cpu_s"],
-            ratio(f["cpu_s"], n["cpu_s"]),
-            "nginx GET",
-        )
+        growth_row("download", f, n, "nginx GET")
+        cpu_row("download", f, n, "nginx GET")
     su = r.get("small_upload")
     if su:
         f, n = su["filebay_raw_put"], su["nginx_put"]
@@ -934,13 +912,7 @@ def render_table(results: dict[str, Any]) -> str:
             )
         row("4 KiB uploads p50 ms", f["p50_ms"], n["p50_ms"], None, "nginx PUT")
         row("4 KiB uploads p99 ms", f["p99_ms"], n["p99_ms"], None, "nginx PUT")
-        row(
-            "4 KiB uploads server CPU s",
-            f["cpu_s"],
-            n["cpu_s"],
-            ratio(f["cpu_s"], n["cpu_s"]),
-            "nginx PUT",
-        )
+        cpu_row("4 KiB uploads", f, n, "nginx PUT")
         cc = su["client_check_vs_nginx"]
         row(
             "  client check vs nginx: raw / httpx per s",

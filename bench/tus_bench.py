@@ -8,8 +8,11 @@ random bytes (1 GiB; 128 MiB with --quick) and uploads it:
 - via tus: POST /api/tus/ then one PATCH per chunk (8 MiB and 64 MiB by default), each
   chunk streamed from the file by a plain httpx client, timed from the POST to the answer of
   the last PATCH (which includes hashing and publishing the file);
-- via multipart POST /api/files, with the same httpx client (streaming the file) and with
-  curl (the client bench/run.py uses).
+- via filebay's own client (``filebay.client.Client.upload``, what ``filebay upload`` runs:
+  8 MiB PATCHes, each with its SHA-256 in Upload-Checksum, the whole file's SHA-256
+  compared with the record's at the end);
+- via multipart POST /api/files, with the same client (streaming the file) and with curl
+  (the client bench/run.py uses).
 
 For each: MB/s (1e6 bytes), the server's idle and peak RSS (VmRSS from /proc/<pid>/status,
 sampled every 20 ms, summed over the process tree) and CPU seconds; the stored SHA-256 is
@@ -37,7 +40,10 @@ import loadgen
 from servers import CLEANUP, FilebayServer, make_tempdir
 from sysmon import Measure, process_tree, rss_bytes
 
-from run import filebay_cmd, fsync_path, log, machine_info
+from filebay.client import Client
+from filebay.client.upload_state import UploadState
+from filebay.client.uploader import UploadOptions, read_pieces
+from run import copy_seconds, filebay_cmd, log, machine_info
 
 MB = 1e6
 MIB = 2**20
@@ -47,14 +53,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 
 def _file_range(path: Path, start: int, length: int) -> Iterator[bytes]:
     with path.open("rb", buffering=0) as fh:
-        fh.seek(start)
-        left = length
-        while left > 0:
-            block = fh.read(min(READ, left))
-            if not block:
-                raise RuntimeError(f"{path} ended early")
-            left -= len(block)
-            yield block
+        yield from read_pieces(fh, start, length, READ)
 
 
 def tus_upload(c: httpx.Client, base: str, path: Path, chunk: int) -> str:
@@ -84,15 +83,14 @@ def tus_upload(c: httpx.Client, base: str, path: Path, chunk: int) -> str:
     return url.rsplit("/", 1)[1]
 
 
-def multipart_httpx(c: httpx.Client, base: str, path: Path) -> str:
+def multipart_httpx(fb: Client, path: Path) -> str:
     with path.open("rb") as fh:
-        r = c.post(
-            f"{base}/api/files",
-            files={"file": ("multipart-httpx.bin", fh, "application/octet-stream")},
-        )
-    if r.status_code != 201:
-        raise RuntimeError(f"POST /api/files: HTTP {r.status_code} {r.text}")
-    return str(r.json()["files"][0]["id"])
+        return fb.upload_multipart([("multipart-httpx.bin", fh)])[0]["id"]
+
+
+def sdk_upload(fb: Client, path: Path, state: UploadState) -> str:
+    """``filebay upload``'s way: checksummed 8 MiB PATCHes, the SHA-256 checked at the end."""
+    return fb.upload(path, uploader=fb.uploader(UploadOptions(), state)).file_id
 
 
 def multipart_curl(base: str, path: Path, timeout: float) -> str:
@@ -126,9 +124,9 @@ class TusBench:
         os.environ["FILEBAY_MAX_UPLOAD_BYTES"] = str(max(self.size * 2, 2**30))
         self.fb = FilebayServer(filebay_cmd(self.args.filebay), data, self.work / "filebay.log")
         self.fb.start()
-        self.client = httpx.Client(timeout=httpx.Timeout(600, connect=10))
-        r = self.client.get(f"{self.fb.base}/api/files", params={"limit": 1})  # warm up
-        r.raise_for_status()
+        self.api = Client(self.fb.base)
+        self.client = self.api.http
+        self.api.list_files(limit=1)  # warm up
         log(f"filebay on {self.fb.base} (pid {self.fb.pid})")
 
     def measure(self, label: str, upload: Callable[[], str]) -> None:
@@ -139,9 +137,8 @@ class TusBench:
             file_id = upload()
             secs = time.perf_counter() - t0
         assert m.usage is not None
-        r = self.client.get(f"{self.fb.base}/api/files/{file_id}")
-        r.raise_for_status()
-        ok = r.json()["sha256"] == self.sha and r.json()["size"] == self.size
+        record = self.api.file(file_id)
+        ok = record["sha256"] == self.sha and record["size"] == self.size
         row = {
             "upload": label,
             "seconds": round(secs, 2),
@@ -153,16 +150,10 @@ class TusBench:
         log(f"{label}: {row}")
         if not ok:
             log(f"PROBLEM: {label}: the stored SHA-256 or size does not match the file")
-        self.client.delete(f"{self.fb.base}/api/files/{file_id}")
+        self.api.delete_file(file_id)
 
     def copy_speed(self) -> None:
-        os.sync()
-        dst = self.work / "copy.bin"
-        t0 = time.perf_counter()
-        shutil.copyfile(self.big, dst)
-        fsync_path(dst)
-        secs = time.perf_counter() - t0
-        dst.unlink()
+        secs = copy_seconds(self.big, self.work)
         self.rows.append({"upload": "local copy + fsync", "seconds": round(secs, 2),
                           "mb_s": round(self.size / MB / secs, 1)})  # fmt: skip
 
@@ -174,7 +165,9 @@ class TusBench:
                 f"tus, {chunk // MIB} MiB PATCHes (httpx)",
                 lambda chunk=chunk: tus_upload(self.client, base, self.big, chunk),
             )
-        self.measure("multipart POST (httpx)", lambda: multipart_httpx(self.client, base, self.big))
+        state = UploadState(self.work / "uploads.json")
+        self.measure("filebay upload (client)", lambda: sdk_upload(self.api, self.big, state))
+        self.measure("multipart POST (httpx)", lambda: multipart_httpx(self.api, self.big))
         if shutil.which("curl"):
             self.measure("multipart POST (curl)", lambda: multipart_curl(base, self.big, 600))
         return {
@@ -215,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench.setup()
         results = bench.run()
-        bench.client.close()
+        bench.api.close()
     finally:
         CLEANUP.run()
     print(render(results))

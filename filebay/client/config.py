@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from filebay.client.http import EXIT_USAGE, CliError
+from filebay.client.errors import UsageError
 from filebay.config import DEFAULT_SERVER_URL, ClientSettings
 
 APP_NAME = "filebay"
@@ -34,7 +34,7 @@ def normalize_server(url: str) -> str:
         url = f"http://{url}"
     scheme = url.split("://", 1)[0].lower()
     if scheme not in ("http", "https"):
-        raise CliError(f"server URL must be http:// or https://, not {url!r}", EXIT_USAGE)
+        raise UsageError(f"server URL must be http:// or https://, not {url!r}")
     return url.rstrip("/")
 
 
@@ -89,7 +89,7 @@ class Credentials:
         known = {k: str(data[k]) for k in ("token_id", "token_name", "username") if data.get(k)}
         try:
             return cls(server=normalize_server(server), token=token, **known)
-        except CliError:
+        except UsageError:
             return None
 
 

@@ -14,8 +14,9 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from filebay.client.http import CliError, check, error_detail
-from filebay.client.pacing import Backoff
+from filebay.client.errors import ClientError
+from filebay.client.http import check, error_detail
+from filebay.client.pacing import Backoff, RateLimiter
 
 READ_SIZE = 1024 * 1024
 
@@ -39,7 +40,7 @@ def safe_filename(name: str) -> str:
     last = re.split(r"[/\\]", name)[-1]
     cleaned = "".join(ch for ch in last if ch.isprintable()).strip()
     if cleaned in ("", ".", ".."):
-        raise CliError(f"the file's name {name!r} cannot be used here; choose one with -o PATH")
+        raise ClientError(f"the file's name {name!r} cannot be used here; choose one with -o PATH")
     return cleaned
 
 
@@ -84,8 +85,10 @@ class Download:
         backoff: Backoff | None = None,
         progress: Callable[[int], None] = lambda _done: None,
         log: Callable[[str], None] = lambda _message: None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.client = client
+        self.limiter = limiter
         self.file_id = str(record["id"])
         self.size = int(record["size"])
         self.sha256 = str(record["sha256"])
@@ -98,7 +101,7 @@ class Download:
         self.have = 0
 
     def run(self) -> DownloadResult:
-        """Fetch, verify, rename. A mismatch removes ``.part`` and raises ``CliError``."""
+        """Fetch, verify, rename. A mismatch removes ``.part`` and raises ``ClientError``."""
         self.part.parent.mkdir(parents=True, exist_ok=True)
         with self.part.open("a+b") as file:
             self.digest, self.have = _hash_file(file)
@@ -115,7 +118,7 @@ class Download:
         if self.digest.hexdigest() != self.sha256:
             with contextlib.suppress(FileNotFoundError):
                 self.part.unlink()
-            raise CliError(
+            raise ClientError(
                 f"{self.dest}: the downloaded bytes have SHA-256 {self.digest.hexdigest()}, the "
                 f"server says {self.sha256}; nothing was kept"
             )
@@ -135,7 +138,7 @@ class Download:
             except (_TryAgain, httpx.TransportError) as exc:
                 failures = 1 if self.have > before else failures + 1
                 if self.backoff.exhausted(failures):
-                    raise CliError(f"download failed after {failures} attempts: {exc}") from exc
+                    raise ClientError(f"download failed after {failures} attempts: {exc}") from exc
                 self.log(f"{self.dest.name}: {str(exc) or type(exc).__name__}; retrying")
                 self.backoff.wait(failures)
         return resumed_from
@@ -165,7 +168,7 @@ class Download:
             check(response, 200, 206, action=f"downloading {self.file_id}")
             kept = status == 206
             if kept and _content_range_start(response) != self.have:
-                raise CliError(
+                raise ClientError(
                     f"the server answered Range: bytes={self.have}- with "
                     f"Content-Range: {response.headers.get('Content-Range')}"
                 )
@@ -174,8 +177,10 @@ class Download:
                     self.log(f"{self.dest.name}: the server sent the whole file; starting over")
                 self._restart(file)
             for data in response.iter_raw():
+                if self.limiter is not None:
+                    self.limiter.throttle(len(data))
                 if self.have + len(data) > self.size:
-                    raise CliError(f"the server sent more than the file's {self.size} bytes")
+                    raise ClientError(f"the server sent more than the file's {self.size} bytes")
                 file.write(data)
                 self.digest.update(data)
                 self.have += len(data)

@@ -1,57 +1,31 @@
-"""The client's HTTP plumbing: one configured ``httpx.Client`` and errors with exit codes."""
+"""The client's HTTP plumbing: one configured ``httpx.Client``, and answers checked into
+records or ``ApiError``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from filebay import __version__
+from filebay.client.errors import ApiError, ClientError
 
 USER_AGENT = f"filebay-cli/{__version__}"
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_UNAUTHORIZED = 3
 
-
-class CliError(Exception):
-    """A failure to report in one line (no traceback), with the process exit code."""
-
-    exit_code = EXIT_FAILURE
-
-    def __init__(self, message: str, exit_code: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if exit_code is not None:
-            self.exit_code = exit_code
-
-
-class NotLoggedIn(CliError):
-    exit_code = EXIT_UNAUTHORIZED
-
-
-class ApiError(CliError):
-    """The server answered with an error status; ``detail`` is its ``{"detail": ...}``."""
-
-    def __init__(self, status: int, detail: str, action: str = "") -> None:
-        where = f"{action}: " if action else ""
-        message = f"{where}{detail} (HTTP {status})"
-        if status == 401:
-            message += "; log in with `filebay login` or set FILEBAY_TOKEN"
-        super().__init__(message, EXIT_UNAUTHORIZED if status == 401 else EXIT_FAILURE)
-        self.status = status
-        self.detail = detail
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body: Any = response.json()
+    except (ValueError, httpx.ResponseNotRead):
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def error_detail(response: httpx.Response) -> str:
     """The server's explanation: ``detail`` of a JSON error (422 lists are joined), else text."""
-    try:
-        body: Any = response.json()
-    except (ValueError, httpx.ResponseNotRead):
-        body = None
-    detail = body.get("detail") if isinstance(body, dict) else None
+    detail = _error_body(response).get("detail")
     if isinstance(detail, str) and detail:
         return detail
     if isinstance(detail, list):
@@ -76,7 +50,15 @@ def check(response: httpx.Response, *ok: int, action: str = "") -> httpx.Respons
         return response
     if not response.is_stream_consumed:
         response.read()
-    raise ApiError(response.status_code, error_detail(response), action)
+    body = _error_body(response)
+    code = body.get("code")
+    raise ApiError(
+        response.status_code,
+        error_detail(response),
+        action,
+        code=code if isinstance(code, str) else None,
+        body=body,
+    )
 
 
 def json_of(response: httpx.Response, *keys: str) -> dict[str, Any]:
@@ -86,17 +68,17 @@ def json_of(response: httpx.Response, *keys: str) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict) or any(key not in body for key in keys):
-        raise CliError(
+        raise ClientError(
             f"unexpected answer to {response.request.method} {response.request.url.path} "
             f"(HTTP {response.status_code}): is this a filebay server?"
         )
     return body
 
 
-def network_error(exc: httpx.HTTPError, server: str) -> CliError:
+def network_error(exc: httpx.HTTPError, server: str) -> ClientError:
     """A transport failure as one line that names the server."""
     reason = str(exc) or type(exc).__name__
-    return CliError(f"cannot reach {server}: {reason}")
+    return ClientError(f"cannot reach {server}: {reason}")
 
 
 def open_client(
@@ -104,6 +86,7 @@ def open_client(
     token: str | None,
     *,
     transport: httpx.BaseTransport | None = None,
+    on_response: Callable[[httpx.Response], None] | None = None,
 ) -> httpx.Client:
     """A client for ``server`` that sends ``Authorization: Bearer <token>`` on every request.
 
@@ -117,6 +100,7 @@ def open_client(
         timeout=TIMEOUT,
         follow_redirects=False,
         transport=transport,
+        event_hooks={"response": [on_response]} if on_response else None,
     )
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from filebay.client.http import EXIT_USAGE, CliError
+from filebay.client.errors import UsageError
 
 
 @dataclass
@@ -69,7 +69,5 @@ def parse_rate(text: str) -> float:
     """``500K``, ``2M``, ``1.5G`` or plain bytes (per second) → bytes per second."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?\s*", text, re.IGNORECASE)
     if not match or float(match.group(1)) <= 0:
-        raise CliError(
-            f"invalid rate {text!r}: use e.g. 500K, 2M or 1G (bytes per second)", EXIT_USAGE
-        )
+        raise UsageError(f"invalid rate {text!r}: use e.g. 500K, 2M or 1G (bytes per second)")
     return float(match.group(1)) * _UNITS[match.group(2).upper()]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from types import TracebackType
 
 from rich.console import Console
 from rich.markup import escape
@@ -47,17 +46,26 @@ class TransferProgress:
         self._progress.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc_info: object) -> None:
         self._progress.stop()
 
     @property
     def console(self) -> Console:
         return self._progress.console
+
+    def log(self, message: str) -> None:
+        """A message above the bars (on stderr)."""
+        self.console.print(escape(message), highlight=False)
+
+    def result(self, line: str) -> None:
+        """A result line for stdout. While live bars are drawn on the terminal that stdout
+        also is, it goes through their console, above them: written to stdout directly it
+        would land in the middle of a bar being redrawn."""
+        if self.console.is_terminal and _stdout_is_a_tty():
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stdout.write(f"{line}\n")
+            sys.stdout.flush()
 
     def file(self, name: str, size: int) -> FileBar:
         """A new bar for ``name`` of ``size`` bytes."""

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from filebay.client.http import CliError, check, error_detail, same_origin
+from filebay.client.errors import ClientError
+from filebay.client.http import check, error_detail, same_origin
 
 TUS_VERSION = "1.0.0"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
@@ -62,7 +63,7 @@ def upload_id(url: str) -> str:
     """The upload id (which is also the file id): the last path segment of the upload URL."""
     segment = httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1]
     if not segment:
-        raise CliError(f"the server gave an upload URL without an id: {url}")
+        raise ClientError(f"the server gave an upload URL without an id: {url}")
     return segment
 
 
@@ -83,7 +84,7 @@ def _headers(extra: Mapping[str, str]) -> dict[str, str]:
 def _offset(response: httpx.Response) -> int:
     value = response.headers.get("Upload-Offset", "")
     if not value.isdigit():
-        raise CliError(
+        raise ClientError(
             f"the server answered {response.request.method} without a valid Upload-Offset "
             f"(HTTP {response.status_code})"
         )
@@ -99,11 +100,13 @@ def create_upload(
     response = check(_send(client, request), 201, action="creating the upload")
     location = response.headers.get("Location")
     if not location:
-        raise CliError("the server created the upload but sent no Location header")
+        raise ClientError("the server created the upload but sent no Location header")
     # Location may be relative: it is resolved against the URL that was asked.
     url = str(response.request.url.join(location))
     if not same_origin(url, endpoint):
-        raise CliError(f"the server sent the upload elsewhere ({url}); not sending the token there")
+        raise ClientError(
+            f"the server sent the upload elsewhere ({url}); not sending the token there"
+        )
     return url
 
 

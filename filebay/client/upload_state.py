@@ -1,4 +1,5 @@
-"""Unfinished uploads, remembered across runs: (server, path, size, mtime) → tus upload URL.
+"""Unfinished uploads, remembered across runs: (server, path, size, mtime, target) → tus
+upload URL, where the target is what the upload was told besides the file (its folder).
 
 A later ``filebay upload`` of the same, unchanged file asks the server how far it got and
 continues from there. The file is a cache: when it is unreadable, uploads simply start over."""
@@ -21,19 +22,21 @@ MAX_AGE_SECONDS = 30 * 24 * 3600
 
 @dataclass(frozen=True)
 class FileKey:
-    """One version of one local file, as uploaded to one server."""
+    """One version of one local file, as uploaded to one server (into one place there:
+    the same file sent to another folder is another upload)."""
 
     server: str
     path: str
     size: int
     mtime_ns: int
+    target: str = ""
 
     @classmethod
-    def of(cls, server: str, path: Path) -> FileKey:
+    def of(cls, server: str, path: Path, target: str = "") -> FileKey:
         """The key of ``path`` as it is now (absolute path, size and modification time)."""
         absolute = Path(os.path.abspath(path))
         info = absolute.stat()
-        return cls(server, str(absolute), info.st_size, info.st_mtime_ns)
+        return cls(server, str(absolute), info.st_size, info.st_mtime_ns, target)
 
 
 class UploadState:
@@ -72,6 +75,7 @@ class UploadState:
             and entry.get("path") == key.path
             and entry.get("size") == key.size
             and entry.get("mtime_ns") == key.mtime_ns
+            and entry.get("target", "") == key.target
         )
 
     def get(self, key: FileKey) -> str | None:
@@ -86,7 +90,11 @@ class UploadState:
         entries = [
             e
             for e in self._entries()
-            if not (e.get("server") == key.server and e.get("path") == key.path)
+            if not (
+                e.get("server") == key.server
+                and e.get("path") == key.path
+                and e.get("target", "") == key.target
+            )
         ]
         entries.append(
             {
@@ -94,6 +102,7 @@ class UploadState:
                 "path": key.path,
                 "size": key.size,
                 "mtime_ns": key.mtime_ns,
+                "target": key.target,
                 "url": url,
                 "saved_at": int(time.time()),
             }

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
 
-from filebay.client.http import CliError, check, json_of, same_origin
+from filebay.client.errors import ClientError
+from filebay.client.http import check, json_of, same_origin
 from filebay.client.pacing import Backoff, RateLimiter
 from filebay.client.tus import (
     ChecksumMismatch,
@@ -38,7 +40,7 @@ TUS_PATH = "/api/tus/"
 Progress = Callable[[int], None]
 
 
-class FileChanged(CliError):
+class FileChanged(ClientError):
     """The local file changed while it was being uploaded."""
 
 
@@ -95,20 +97,35 @@ class FileUploader:
         self.options = options or UploadOptions()
         self.log = log
 
-    def upload(self, path: Path, progress: Progress = _ignore_progress) -> UploadResult:
-        """Upload ``path`` (resuming an earlier attempt when there is one)."""
-        return _Upload(self, path, progress).run()
+    def upload(
+        self,
+        path: Path,
+        progress: Progress = _ignore_progress,
+        metadata: Mapping[str, str] | None = None,
+    ) -> UploadResult:
+        """Upload ``path`` (resuming an earlier attempt when there is one). ``metadata`` is
+        sent besides the name and type (``folder_id``, ``relativePath``, ``on_conflict``)."""
+        return _Upload(self, path, progress, metadata or {}).run()
 
 
 class _Upload:
     """One file's upload: the loop and the bookkeeping it needs."""
 
-    def __init__(self, uploader: FileUploader, path: Path, progress: Progress) -> None:
+    def __init__(
+        self,
+        uploader: FileUploader,
+        path: Path,
+        progress: Progress,
+        metadata: Mapping[str, str],
+    ) -> None:
         self.up = uploader
+        self.metadata = {**file_metadata(path), **metadata}
         self.opts = uploader.options
         self.path = path
         self.progress = progress
-        self.key = FileKey.of(uploader.server, path)
+        # Where the file goes is part of what is resumed: not the same upload elsewhere.
+        self.target = json.dumps(sorted(metadata.items())) if metadata else ""
+        self.key = FileKey.of(uploader.server, path, self.target)
         self.size = self.key.size
         self.failures = 0
         self.checksum_failures = 0
@@ -129,7 +146,7 @@ class _Upload:
     def _failed(self, exc: TryAgain) -> None:
         self.failures += 1
         if self.opts.backoff.exhausted(self.failures):
-            raise CliError(f"giving up after {self.failures} failed attempts: {exc}") from exc
+            raise ClientError(f"giving up after {self.failures} failed attempts: {exc}") from exc
         delay = self.opts.backoff.delay(self.failures)
         self.up.log(f"{self.path.name}: {exc}; retrying in {delay:g} s")
         self.opts.backoff.wait(self.failures)
@@ -165,9 +182,8 @@ class _Upload:
         return self._create(), 0
 
     def _create(self) -> str:
-        metadata = file_metadata(self.path)
         url: str = self._retrying(
-            lambda: create_upload(self.up.client, self.up.endpoint, self.size, metadata)
+            lambda: create_upload(self.up.client, self.up.endpoint, self.size, self.metadata)
         )
         self.failures = 0
         self.up.state.put(self.key, url)
@@ -223,7 +239,7 @@ class _Upload:
         """After a failure: the server's offset (continue from there)."""
         offset: int = self._retrying(lambda: upload_offset(self.up.client, url))
         if offset > self.size:
-            raise CliError(f"the server reports {offset} bytes of a {self.size}-byte upload")
+            raise ClientError(f"the server reports {offset} bytes of a {self.size}-byte upload")
         self._hash_to(file, offset)
         self.progress(offset)
         return offset
@@ -235,7 +251,7 @@ class _Upload:
         except ChecksumMismatch:
             self.checksum_failures += 1
             if self.checksum_failures >= CHECKSUM_ATTEMPTS:
-                raise CliError(
+                raise ClientError(
                     f"the server rejected the chunk at byte {offset} {self.checksum_failures} "
                     "times as corrupted (Upload-Checksum mismatch)"
                 ) from None
@@ -245,7 +261,7 @@ class _Upload:
             self._failed(exc)
             return self._sync(file, url)
         if new_offset <= offset:
-            raise CliError(f"the server did not move past byte {offset} of the upload")
+            raise ClientError(f"the server did not move past byte {offset} of the upload")
         self.failures = self.checksum_failures = 0
         self.progress(new_offset)
         self._hash_to(file, new_offset)
@@ -264,7 +280,7 @@ class _Upload:
                 except UploadGone:
                     restarts += 1
                     if restarts > MAX_RESTARTS:
-                        raise CliError("the server keeps losing the upload; giving up") from None
+                        raise ClientError("the server keeps losing the upload; giving up") from None
                     self.up.log(f"{self.path.name}: the server lost the upload; starting over")
                     url, offset = self._create(), 0
                     self._hash_to(file, 0)
@@ -275,7 +291,7 @@ class _Upload:
         self.up.state.remove(self.key)
         file_id = upload_id(url)
         record: dict[str, Any] = self._retrying(lambda: self._get_record(file_id))
-        changed = FileKey.of(self.up.server, self.path) != self.key
+        changed = FileKey.of(self.up.server, self.path, self.target) != self.key
         if changed or record.get("sha256") != self.whole.hexdigest():
             # The stored copy is not this file: remove it rather than leave a wrong one.
             with contextlib.suppress(httpx.HTTPError):
@@ -288,7 +304,7 @@ class _Upload:
                     f"the file has {self.whole.hexdigest()}"
                 )
             )
-            raise CliError(f"{reason}; the uploaded copy was deleted")
+            raise ClientError(f"{reason}; the uploaded copy was deleted")
         return UploadResult(
             path=self.path,
             file_id=file_id,

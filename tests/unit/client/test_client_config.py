@@ -17,7 +17,7 @@ from filebay.client.config import (
     resolve_connection,
     save_credentials,
 )
-from filebay.client.http import CliError
+from filebay.client.errors import ClientError
 from filebay.config import DEFAULT_SERVER_URL, ClientSettings
 
 STORED = Credentials(server="http://stored.test:8000", token="stored-token", token_id="t1")
@@ -71,7 +71,7 @@ def test_normalize_server(given: str, expected: str) -> None:
 
 
 def test_normalize_server_refuses_other_schemes() -> None:
-    with pytest.raises(CliError) as caught:
+    with pytest.raises(ClientError) as caught:
         normalize_server("ftp://host")
     assert caught.value.exit_code == 2
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from filebay.client.downloader import Download, destination, part_path, safe_filename
-from filebay.client.http import ApiError, CliError
+from filebay.client.errors import ApiError, ClientError
 from filebay.client.pacing import Backoff
 from tests.unit.client.fakes import SERVER, FakeContent
 
@@ -34,7 +34,7 @@ def test_safe_filename_keeps_only_the_last_segment(name: str, safe: str) -> None
 
 @pytest.mark.parametrize("name", ["..", ".", "", "dir/..", "a/", "\x00\x01"])
 def test_safe_filename_refuses_names_that_are_not_files(name: str) -> None:
-    with pytest.raises(CliError, match="-o PATH"):
+    with pytest.raises(ClientError, match="-o PATH"):
         safe_filename(name)
 
 
@@ -126,7 +126,7 @@ def test_wrong_bytes_keep_nothing_and_fail(tmp_path: Path, content: FakeContent)
     download = _download(content, dest)
     download.sha256 = record_sha
     content.sha256 = record_sha
-    with pytest.raises(CliError, match="nothing was kept"):
+    with pytest.raises(ClientError, match="nothing was kept"):
         download.run()
     assert not dest.exists()
     assert not part_path(dest).exists()
@@ -141,5 +141,5 @@ def test_server_errors_are_reported(tmp_path: Path, content: FakeContent) -> Non
 
 def test_endless_failures_give_up(tmp_path: Path, content: FakeContent) -> None:
     content.faults = [503] * 10
-    with pytest.raises(CliError, match="after 4 attempts"):
+    with pytest.raises(ClientError, match="after 4 attempts"):
         _download(content, tmp_path / "out.bin").run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from filebay.client.http import CliError
+from filebay.client.errors import ClientError
 from filebay.client.pacing import Backoff, RateLimiter, parse_rate
 
 
@@ -69,6 +69,6 @@ def test_parse_rate(text: str, rate: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "fast", "0", "-1M", "2T"])
 def test_parse_rate_refuses_nonsense_with_usage_exit(text: str) -> None:
-    with pytest.raises(CliError) as caught:
+    with pytest.raises(ClientError) as caught:
         parse_rate(text)
     assert caught.value.exit_code == 2

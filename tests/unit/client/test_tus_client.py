@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from filebay.client.http import CliError
+from filebay.client.errors import ClientError
 from filebay.client.tus import (
     TryAgain,
     UploadGone,
@@ -74,7 +74,7 @@ def test_upload_id_is_the_last_path_segment(url: str) -> None:
 
 
 def test_upload_id_needs_a_segment() -> None:
-    with pytest.raises(CliError):
+    with pytest.raises(ClientError):
         upload_id("http://h/")
 
 
@@ -97,7 +97,7 @@ def test_location_on_another_host_is_refused() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(201, headers={"Location": "http://evil.test/api/tus/xyz"})
 
-    with _client(handler) as client, pytest.raises(CliError, match="elsewhere"):
+    with _client(handler) as client, pytest.raises(ClientError, match="elsewhere"):
         create_upload(client, "http://h:8000/api/tus/", 10, {"filename": "a"})
 
 
@@ -114,5 +114,5 @@ def test_transient_answers_say_try_again(status: int) -> None:
 
 
 def test_head_without_offset_is_an_error() -> None:
-    with _client(lambda _r: httpx.Response(200)) as client, pytest.raises(CliError):
+    with _client(lambda _r: httpx.Response(200)) as client, pytest.raises(ClientError):
         upload_offset(client, "http://h/api/tus/x")

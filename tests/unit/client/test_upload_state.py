@@ -1,4 +1,4 @@
-"""The resume state file: (server, path, size, mtime) → upload URL."""
+"""The resume state file: (server, path, size, mtime, target) → upload URL."""
 
 from __future__ import annotations
 
@@ -67,6 +67,27 @@ def test_other_servers_and_files_are_separate(tmp_path: Path) -> None:
     assert (state.get(a), state.get(b)) == ("u-a", "u-b")
     state.remove(a)
     assert state.get(b) == "u-b"
+
+
+def test_the_same_file_into_another_folder_is_another_upload(tmp_path: Path) -> None:
+    state = UploadState(tmp_path / "uploads.json")
+    path = _file(tmp_path)
+    here, there = FileKey.of(SERVER, path, "folder-a"), FileKey.of(SERVER, path, "folder-b")
+    state.put(here, "u-a")
+    assert state.get(there) is None
+    state.put(there, "u-b")
+    assert (state.get(here), state.get(there)) == ("u-a", "u-b")
+    assert state.get(FileKey.of(SERVER, path)) is None
+
+
+def test_entries_written_before_targets_existed_still_resume(tmp_path: Path) -> None:
+    state = UploadState(tmp_path / "uploads.json")
+    key = FileKey.of(SERVER, _file(tmp_path))
+    entry = {k: v for k, v in vars(key).items() if k != "target"}
+    state.path.write_text(
+        json.dumps({"version": 1, "uploads": [{**entry, "url": "u", "saved_at": time.time()}]})
+    )
+    assert state.get(key) == "u"
 
 
 def test_old_entries_are_forgotten(tmp_path: Path) -> None:

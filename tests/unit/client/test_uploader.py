@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from filebay.client.http import ApiError, CliError
+from filebay.client.errors import ApiError, ClientError
 from filebay.client.pacing import Backoff
 from filebay.client.upload_state import FileKey, UploadState
 from filebay.client.uploader import PIECE_SIZE, FileUploader, UploadOptions
@@ -154,7 +154,7 @@ def test_repeated_checksum_mismatch_fails_the_file(
 ) -> None:
     path = _file(tmp_path, CHUNK)
     fake.fail("PATCH", "flip", "flip", "flip")
-    with pytest.raises(CliError, match="Upload-Checksum"):
+    with pytest.raises(ClientError, match="Upload-Checksum"):
         _uploader(fake, state, rec).upload(path)
 
 
@@ -163,7 +163,7 @@ def test_gives_up_after_the_attempts_with_capped_backoff(
 ) -> None:
     path = _file(tmp_path, CHUNK)
     fake.fail("PATCH", *[500] * 10)
-    with pytest.raises(CliError, match="giving up after 6 failed attempts"):
+    with pytest.raises(ClientError, match="giving up after 6 failed attempts"):
         _uploader(fake, state, rec, attempts=5).upload(path)
     assert rec.sleeps == [0.5, 1.0, 2.0, 4.0, 4.0]
     # The upload is still remembered: a later run resumes it.
@@ -207,7 +207,7 @@ def test_resumes_a_remembered_upload_from_the_servers_offset(
 ) -> None:
     path = _file(tmp_path, 4 * CHUNK)
     fake.fail("PATCH", None, None, *[500] * 10)
-    with pytest.raises(CliError):
+    with pytest.raises(ClientError):
         _uploader(fake, state, rec, attempts=1).upload(path)
     url = state.get(FileKey.of(SERVER, path))
     assert url is not None
@@ -270,7 +270,7 @@ def test_a_stored_copy_that_differs_is_deleted_and_fails(
     tmp_path: Path, fake: FakeTus, state: UploadState, rec: Recorder
 ) -> None:
     fake.corrupt_records = True
-    with pytest.raises(CliError, match="SHA-256"):
+    with pytest.raises(ClientError, match="SHA-256"):
         _uploader(fake, state, rec).upload(_file(tmp_path, CHUNK))
     assert fake.records == {}
     assert fake.count("DELETE") == 1
@@ -285,7 +285,7 @@ def test_a_file_that_shrinks_while_uploading_fails(
         if done >= CHUNK:
             path.write_bytes(b"short")
 
-    with pytest.raises(CliError, match="shorter"):
+    with pytest.raises(ClientError, match="shorter"):
         _uploader(fake, state, rec).upload(path, shrink)
 
 
@@ -301,6 +301,6 @@ def test_a_file_rewritten_while_uploading_fails_and_leaves_no_copy(
                 file.write(b"x" * 10)
             os.utime(path, ns=(mtime + 10**9, mtime + 10**9))
 
-    with pytest.raises(CliError, match="changed while it was being uploaded"):
+    with pytest.raises(ClientError, match="changed while it was being uploaded"):
         _uploader(fake, state, rec).upload(path, rewrite)
     assert fake.records == {}

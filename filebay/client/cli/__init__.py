@@ -1,0 +1,1 @@
+"""The ``filebay`` client commands, one module per concern; ``commands`` registers them."""
