@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from filebay.catalog.files import ListQuery
 from filebay.http.deps import CatalogDep, PrincipalDep, SettingsDep, TemplatesDep
 from filebay.http.listing import list_query
-from filebay.http.pages import render_file_list
+from filebay.http.pages import OwnerParam, render_file_list
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,7 +23,8 @@ async def uploads_page(
     settings: SettingsDep,
     templates: TemplatesDep,
     query: Annotated[ListQuery, Depends(list_query)],
+    owner: OwnerParam = None,
 ) -> HTMLResponse:
     return await render_file_list(
-        request, "uploads.html", catalog, principal, settings, templates, query
+        request, "uploads.html", catalog, principal, settings, templates, query, owner
     )

@@ -55,13 +55,14 @@ async function showTokens(username) {
   tokenTitle.textContent = `API tokens of ${username}`;
   tokenTable.replaceChildren(...data.items.map((token) => {
     const tr = document.createElement("tr");
-    for (const text of [token.name, when(token.created_at), when(token.last_used_at)]) {
+    for (const [label, text] of [["Name", token.name], ["Created", when(token.created_at)], ["Last used", when(token.last_used_at)]]) {
       const td = document.createElement("td");
+      td.dataset.label = label;
       td.textContent = text;
       tr.append(td);
     }
     const td = document.createElement("td");
-    td.className = "text-end";
+    td.className = "text-end actions";
     const revoke = button("Revoke", "btn-outline-danger", () =>
       act(api("DELETE", `${base}/${encodeURIComponent(token.id)}`), `Token ${token.name} revoked.`));
     revoke.setAttribute("aria-label", `Revoke ${token.name}`);
@@ -86,13 +87,17 @@ async function act(promise, done) {
 function row(user) {
   const tr = document.createElement("tr");
   tr.dataset.username = user.username;
-  for (const text of [user.username, user.role, quotaText(user), user.disabled ? "disabled" : "active"]) {
+  const cells = [["Username", user.username], ["Role", user.role], ["Quota", quotaText(user)],
+    ["Status", user.disabled ? "disabled" : "active"]];
+  for (const [label, text] of cells) {
     const td = document.createElement("td");
+    if (label !== "Username") td.dataset.label = label;
+    else td.className = "fw-semibold";
     td.textContent = text;
     tr.append(td);
   }
   const actions = document.createElement("td");
-  actions.className = "text-end text-nowrap";
+  actions.className = "text-end text-nowrap actions";
   const path = `/api/users/${encodeURIComponent(user.username)}`;
   actions.append(
     button(user.role === "admin" ? "Make user" : "Make admin", "btn-outline-secondary", () =>

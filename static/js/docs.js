@@ -4,6 +4,7 @@ window.ui = window.SwaggerUIBundle({
   url: root.dataset.openapiUrl,
   dom_id: "#swagger-ui",
   oauth2RedirectUrl: new URL(root.dataset.oauth2RedirectUrl, window.location.href).href,
-  deepLinking: true,
+  // Deep links put a link inside each operation's toggle button (nested controls, WCAG 4.1.2).
+  deepLinking: false,
   persistAuthorization: false,
 });

@@ -2,7 +2,7 @@
 // GET /api/files with textContent only; search (server-side q), sorting, "load more",
 // selection, and the row actions download, preview, rename, copy link and delete.
 import { api, bases, describeError } from "./api.js";
-import { exactTime, fileIcon, humanSize, previewKind, relativeTime } from "./format.js";
+import { fileIcon, humanSize, previewKind, startClock, timeNode } from "./format.js";
 import { openPreview } from "./preview.js";
 import { confirmDialog, copyText, h, icon, toast } from "./ui.js";
 
@@ -29,10 +29,19 @@ function matches(record, q) {
   return !q || record.name.toLowerCase().includes(q.toLowerCase());
 }
 
+function folderLine(record) {
+  const path = record.path || "";
+  const folder = path.slice(0, path.lastIndexOf("/"));
+  if (!folder || !record.folder_id) return null;
+  return h("div", { class: "small text-body-secondary folder-line" }, "in ",
+    h("a", { href: `${bases.ui}/?folder=${encodeURIComponent(record.folder_id)}` }, folder));
+}
+
 class FileList {
   constructor(root) {
     this.root = root;
     this.admin = root.dataset.admin === "true";
+    this.ownerSwitch = root.querySelector("#all-owners");
     this.limit = Number(root.dataset.limit) || 50;
     this.table = root.querySelector("#file-table");
     this.tbody = this.table.querySelector("tbody");
@@ -55,12 +64,14 @@ class FileList {
     const params = new URLSearchParams(window.location.search);
     this.q = params.get("q") || "";
     this.sort = params.get("sort") || DEFAULT_SORT;
+    // An admin's list is their own files unless they switch on "All users".
+    this.allOwners = this.admin && params.get("owner") === "all";
 
     for (const node of root.querySelectorAll(".js-show")) node.classList.remove("d-none");
     for (const node of root.querySelectorAll(".js-hide")) node.classList.add("d-none");
     this.wire();
     this.load();
-    window.setInterval(() => this.refreshTimes(), 30_000);
+    startClock();
   }
 
   wire() {
@@ -81,6 +92,12 @@ class FileList {
       });
     }
     this.more.addEventListener("click", () => this.load({ append: true }));
+    if (this.ownerSwitch) {
+      this.ownerSwitch.addEventListener("change", () => {
+        this.allOwners = this.ownerSwitch.checked;
+        this.load();
+      });
+    }
     this.root.querySelector("#list-retry").addEventListener("click", () => this.load());
     this.selectAll.addEventListener("change", () => {
       for (const id of this.records.keys()) {
@@ -120,6 +137,8 @@ class FileList {
     else url.searchParams.delete("q");
     if (this.sort !== DEFAULT_SORT) url.searchParams.set("sort", this.sort);
     else url.searchParams.delete("sort");
+    if (this.allOwners) url.searchParams.set("owner", "all");
+    else url.searchParams.delete("owner");
     window.history.replaceState(window.history.state, "", url);
   }
 
@@ -127,6 +146,7 @@ class FileList {
     const generation = ++this.generation;
     const params = new URLSearchParams({ limit: String(this.limit), sort: this.sort });
     if (this.q) params.set("q", this.q);
+    if (this.allOwners) params.set("owner", "all");
     if (append && this.nextCursor) params.set("cursor", this.nextCursor);
     this.root.setAttribute("aria-busy", "true");
     this.loading = true;
@@ -136,6 +156,7 @@ class FileList {
       const page = await api(bases.metadata, `/api/files?${params}`);
       if (generation !== this.generation) return;
       if (!append) {
+        this.showOwners();
         this.records.clear();
         this.selected.clear();
         this.tbody.replaceChildren();
@@ -229,14 +250,14 @@ class FileList {
       link.setAttribute("aria-label", `Sort by ${link.textContent.trim().toLowerCase()}`);
       const params = new URLSearchParams({ sort: this.nextSort(link) });
       if (this.q) params.set("q", this.q);
+      if (this.allOwners) params.set("owner", "all");
       link.setAttribute("href", `?${params}`);
     }
   }
 
-  refreshTimes() {
-    for (const node of this.tbody.querySelectorAll("time[data-relative]")) {
-      node.textContent = relativeTime(new Date(node.dateTime));
-    }
+  showOwners() {
+    const th = this.table.querySelector(".owner-column");
+    if (th) th.classList.toggle("d-lg-table-cell", this.allOwners);
   }
 
   rowOf(id) {
@@ -257,7 +278,6 @@ class FileList {
   }
 
   row(record) {
-    const created = new Date(record.created_at);
     const box = h("input", {
       class: "form-check-input row-select",
       type: "checkbox",
@@ -271,26 +291,27 @@ class FileList {
     box.checked = this.selected.has(record.id);
     const cells = [
       h("td", { class: "select-cell" }, box),
-      h("td", { class: "name-cell" }, this.nameView(record, created)),
+      h("td", { class: "name-cell" }, this.nameView(record)),
       h("td", { class: "text-end text-nowrap d-none d-sm-table-cell", title: `${record.size.toLocaleString("en")} bytes` },
         humanSize(record.size)),
-      h("td", { class: "text-nowrap d-none d-md-table-cell" },
-        h("time", { datetime: record.created_at, title: exactTime(created), "data-relative": true }, relativeTime(created))),
+      h("td", { class: "text-nowrap d-none d-md-table-cell" }, timeNode(h, record.created_at)),
     ];
-    if (this.admin) cells.push(h("td", { class: "d-none d-lg-table-cell text-break owner-cell" }, record.owner));
+    if (this.allOwners) cells.push(h("td", { class: "d-none d-lg-table-cell text-break owner-cell" }, record.owner));
     cells.push(h("td", { class: "actions-cell text-end text-nowrap" }, this.actions(record)));
     return h("tr", { "data-id": record.id }, cells);
   }
 
-  nameView(record, created) {
+  nameView(record) {
     return h("div", { class: "d-flex align-items-center gap-2" },
       icon(fileIcon(record.content_type, record.name), "file-icon text-body-secondary"),
       h("div", { class: "min-w-0" },
         h("span", { class: "file-name text-break" }, record.name),
         record.shared ? h("span", { class: "badge text-bg-info ms-2 shared-badge", title: "Has an active share link" }, "shared") : null,
+        // Files live in folders: say which (a link to it in the file manager).
+        folderLine(record),
         // Phones hide the size and time columns: say it under the name.
         h("div", { class: "small text-body-secondary d-sm-none" },
-          `${humanSize(record.size)} · ${relativeTime(created)}`)));
+          `${humanSize(record.size)} · `, timeNode(h, record.created_at))));
   }
 
   actions(record) {
@@ -311,6 +332,9 @@ class FileList {
         "aria-label": `Preview ${name}`,
         onclick: () => openPreview(record, { inline: contentUrl(record, { inline: true }), download: contentUrl(record) }),
       }, icon("bi-eye")));
+    } else {
+      // Keeps the menu button in the same column as on rows that have a preview.
+      group.append(h("span", { class: "btn btn-sm action-placeholder", "aria-hidden": "true" }, icon("bi-eye")));
     }
     const item = (label, symbol, run, extra = "") => h("li", {},
       h("button", { class: `dropdown-item ${extra}`, type: "button", onclick: run }, icon(symbol), ` ${label}`));
@@ -320,7 +344,7 @@ class FileList {
       rowActions.filter((a) => !a.when || a.when(record))
         .map((a) => item(a.label, a.icon || "bi-dot", () => a.run(this.records.get(record.id) || record, this))),
       h("li", {}, h("hr", { class: "dropdown-divider" })),
-      item("Delete", "bi-trash", () => this.remove([record.id]), "text-danger"));
+      item("Delete", "bi-trash", () => this.remove([record.id]), "text-danger-emphasis"));
     group.append(h("div", { class: "dropdown" },
       h("button", {
         class: "btn btn-sm btn-outline-secondary more-actions",
@@ -355,7 +379,7 @@ class FileList {
     input.value = record.name;
     const feedback = h("div", { class: "invalid-feedback w-100" });
     const cancel = () => {
-      cell.replaceChildren(this.nameView(record, new Date(record.created_at)));
+      cell.replaceChildren(this.nameView(record));
       tr.querySelector(".more-actions")?.focus();
     };
     const form = h("form", { class: "rename-form d-flex flex-wrap gap-1" },

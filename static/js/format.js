@@ -100,3 +100,29 @@ export function fileIcon(contentType, name) {
   if (previewKind(contentType, name) === "text") return "bi-file-earmark-text";
   return "bi-file-earmark";
 }
+
+/** Every <time data-relative> under `root` says how long ago (or until) in words, with the
+ * exact time on hover. */
+export function refreshTimes(root = document) {
+  for (const node of root.querySelectorAll("time[data-relative]")) {
+    const date = new Date(node.dateTime);
+    if (Number.isNaN(date.getTime())) continue;
+    node.textContent = relativeTime(date);
+    node.title = exactTime(date);
+  }
+}
+
+let clock = 0;
+
+/** Keep relative times true while the page stays open: "just now" must not stay "just now"
+ * next to a row uploaded ten minutes later. One timer per page. */
+export function startClock() {
+  refreshTimes();
+  if (!clock) clock = window.setInterval(() => refreshTimes(), 15_000);
+}
+
+/** A <time> element showing `iso` relative to now, exact on hover, kept fresh by startClock. */
+export function timeNode(h, iso) {
+  const date = new Date(iso);
+  return h("time", { datetime: iso, title: exactTime(date), "data-relative": true }, relativeTime(date));
+}

@@ -63,7 +63,7 @@ async function revoke(shareId) {
   }
 }
 
-async function open(record) {
+export async function openShare(record) {
   current = record;
   title.textContent = `Share “${record.name}”`;
   form.reset();
@@ -106,5 +106,5 @@ copyButton?.addEventListener("click", async () => {
 });
 
 if (modalNode) {
-  registerRowAction({ id: "share", label: "Share…", icon: "bi-share", run: (record) => open(record) });
+  registerRowAction({ id: "share", label: "Share…", icon: "bi-share", run: (record) => openShare(record) });
 }

@@ -1,27 +1,31 @@
-// The upload panel: drop files anywhere on the page or pick them; one card per file with
-// progress, speed, time left, cancel and retry. Small files go in one multipart POST;
-// files above the threshold go through tus (tus-js-client), which resumes after a dropped
-// connection and, from the fingerprint it keeps in localStorage, after a page reload.
+// The upload panel of the file manager: files and folders dropped anywhere on the page or
+// picked go into the folder on view when they were chosen; one card per file with progress,
+// speed, time left, cancel and retry. Small single files go in one multipart POST; large
+// files and everything inside a folder go through tus (tus-js-client) with the metadata
+// folder_id and relativePath (the server creates the folders), resuming after a dropped
+// connection and, from the fingerprint kept in localStorage, after a page reload.
 import { api, bases, describeError, errorFromBody, me } from "./api.js";
-import { fileList } from "./files.js";
 import { duration, fileIcon, humanRate, humanSize } from "./format.js";
 import { csrfToken } from "./session.js";
-import { h, icon, toast } from "./ui.js";
+import { h, icon } from "./ui.js";
 
+const tools = document.getElementById("upload-tools");
 const panel = document.getElementById("upload-panel");
 const input = document.getElementById("file-input");
-const chooser = document.getElementById("choose-files");
-const dropZone = document.getElementById("drop-zone");
+const folderInput = document.getElementById("folder-input");
 const list = document.getElementById("upload-list");
 const announcer = document.getElementById("upload-announcer");
+const alerts = document.getElementById("upload-alerts");
 const clearFinished = document.getElementById("clear-finished");
+const collapse = document.getElementById("upload-collapse");
+const dockBody = document.getElementById("upload-dock-body");
+const summary = document.getElementById("upload-summary");
 const usage = document.getElementById("usage");
-const badge = document.getElementById("new-files-badge");
-const filesTab = document.getElementById("files-tab");
+const roomText = document.getElementById("room");
 
-const MAX_BYTES = Number(panel.dataset.maxBytes) || Infinity;
-const TUS_THRESHOLD = Number(panel.dataset.tusThreshold) || 16 * 1024 * 1024;
-const TUS_CHUNK = Number(panel.dataset.tusChunk) || 32 * 1024 * 1024;
+const MAX_BYTES = Number(tools.dataset.maxBytes) || Infinity;
+const TUS_THRESHOLD = Number(tools.dataset.tusThreshold) || 16 * 1024 * 1024;
+const TUS_CHUNK = Number(tools.dataset.tusChunk) || 32 * 1024 * 1024;
 const PARALLEL = 3;
 const RENDER_EVERY_MS = 200;
 const SPEED_WINDOW_MS = 4000;
@@ -32,14 +36,34 @@ const tus = window.tus;
 const FINGERPRINT_PREFIX = `filebay/${me.username || "-"}/${window.location.host}/`;
 
 const uploads = new Set();
-let newFiles = 0;
+// What fits now: the server's size limit, or what is left of the quota when that is less.
+let room = Number(tools.dataset.room);
+if (!Number.isFinite(room)) room = MAX_BYTES;
+let quotaLeft = room < MAX_BYTES ? room : Infinity;
+// The file manager says where uploads go and hears when one is stored.
+let targetOf = () => ({ id: "", name: "this folder" });
+const listeners = [];
+
+export function setUploadTarget(fn) {
+  targetOf = fn;
+}
+
+export function onUploaded(fn) {
+  listeners.push(fn);
+}
 
 function announce(text) {
   announcer.textContent = text;
 }
 
-function fingerprint(file) {
-  return `${FINGERPRINT_PREFIX}${file.name}/${file.type}/${file.size}/${file.lastModified}`;
+function alertNow(text) {
+  // Errors interrupt (assertive); progress news waits its turn (polite).
+  alerts.textContent = "";
+  window.setTimeout(() => { alerts.textContent = text; }, 50);
+}
+
+function fingerprint(file, folderId, relativePath) {
+  return `${FINGERPRINT_PREFIX}${folderId || "root"}/${relativePath || file.name}/${file.type}/${file.size}/${file.lastModified}`;
 }
 
 const STATES = {
@@ -52,9 +76,14 @@ const STATES = {
 };
 
 class Upload {
-  constructor(file) {
+  constructor(file, relativePath, target) {
     this.file = file;
-    this.resumable = Boolean(tus && tus.isSupported) && file.size > TUS_THRESHOLD;
+    this.relativePath = relativePath || "";
+    this.folderId = target.id || "";
+    this.nested = this.relativePath.includes("/");
+    // Inside a folder: tus carries relativePath, so the server makes the folders.
+    this.resumable = Boolean(tus && tus.isSupported) && (file.size > TUS_THRESHOLD || this.nested);
+    this.final = false;
     this.state = "queued";
     this.sent = 0;
     this.samples = [];
@@ -68,7 +97,7 @@ class Upload {
   }
 
   render() {
-    const name = this.file.name;
+    const name = this.relativePath || this.file.name;
     this.bar = h("div", { class: "progress-bar" });
     this.progress = h("div", {
       class: "progress mt-1",
@@ -112,7 +141,8 @@ class Upload {
     this.card.dataset.state = state;
     const active = ["queued", "uploading", "finishing", "offline"].includes(state);
     this.cancelButton.classList.toggle("d-none", !active);
-    this.retryButton.classList.toggle("d-none", !["error", "canceled"].includes(state));
+    // A retry that cannot succeed (too large, no quota left) is not offered.
+    this.retryButton.classList.toggle("d-none", !["error", "canceled"].includes(state) || this.final);
     this.dismissButton.classList.toggle("d-none", active);
     this.bar.classList.toggle("bg-success", state === "done");
     this.bar.classList.toggle("bg-danger", state === "error");
@@ -183,7 +213,11 @@ class Upload {
   start() {
     this.samples = [];
     if (this.file.size > MAX_BYTES) {
-      this.fail(`Too large: the server accepts files up to ${humanSize(MAX_BYTES)}.`);
+      this.fail(`Too large: the server accepts files up to ${humanSize(MAX_BYTES)}.`, { final: true });
+      return;
+    }
+    if (this.file.size > quotaLeft) {
+      this.fail(quotaMessage(this.file.size), { final: true });
       return;
     }
     this.setState("uploading");
@@ -197,7 +231,8 @@ class Upload {
     this.xhr = xhr;
     const form = new FormData();
     form.append("file", this.file, this.file.name);
-    xhr.open("POST", `${bases.upload}/api/files`);
+    const query = this.folderId ? `?folder_id=${encodeURIComponent(this.folderId)}` : "";
+    xhr.open("POST", `${bases.upload}/api/files${query}`);
     xhr.withCredentials = true;
     xhr.setRequestHeader("Accept", "application/json");
     xhr.setRequestHeader("X-CSRF-Token", csrfToken());
@@ -211,7 +246,7 @@ class Upload {
         const record = JSON.parse(xhr.responseText).files[0];
         this.finish(record);
       } else {
-        this.fail(describeError(errorFromBody(xhr.status, xhr.responseText, xhr.statusText), { limit: humanSize(MAX_BYTES) }));
+        this.failWith(errorFromBody(xhr.status, xhr.responseText, xhr.statusText));
       }
     });
     xhr.addEventListener("error", () => {
@@ -229,8 +264,8 @@ class Upload {
         endpoint: `${bases.upload}/api/tus/`,
         chunkSize: TUS_CHUNK,
         retryDelays: [0, 1000, 3000, 5000, 10000],
-        metadata: { filename: this.file.name, filetype: this.file.type || "application/octet-stream" },
-        fingerprint: (file) => Promise.resolve(fingerprint(file)),
+        metadata: this.metadata(),
+        fingerprint: (file) => Promise.resolve(fingerprint(file, this.folderId, this.relativePath)),
         storeFingerprintForResuming: true,
         removeFingerprintOnSuccess: true,
         onBeforeRequest: (req) => {
@@ -285,8 +320,23 @@ class Upload {
       this.fail(describeError({ status: 0 }));
       return;
     }
-    const apiError = errorFromBody(response.getStatus(), response.getBody() || "");
-    this.fail(describeError(apiError, { limit: humanSize(MAX_BYTES) }));
+    this.failWith(errorFromBody(response.getStatus(), response.getBody() || ""));
+  }
+
+  metadata() {
+    const data = { filename: this.file.name, filetype: this.file.type || "application/octet-stream" };
+    if (this.folderId) data.folder_id = this.folderId;
+    if (this.nested) data.relativePath = this.relativePath;
+    return data;
+  }
+
+  async failWith(apiError) {
+    if (apiError.status === 413 && apiError.code === "quota_exceeded") {
+      await refreshUsage();
+      this.fail(quotaMessage(this.file.size), { final: true });
+      return;
+    }
+    this.fail(describeError(apiError, { limit: humanSize(MAX_BYTES) }), { final: apiError.status === 413 });
   }
 
   waitForNetwork(resume) {
@@ -303,13 +353,15 @@ class Upload {
   finish(record) {
     this.setState("done");
     announce(`${this.file.name} uploaded.`);
-    filesAdded([record]);
+    for (const fn of listeners) fn(record, { folderId: this.folderId, relativePath: this.relativePath });
+    refreshUsage();
     pump();
   }
 
-  fail(message) {
+  fail(message, { final = false } = {}) {
+    this.final = final;
     this.setState("error", message);
-    announce(`${this.file.name} failed: ${message}`);
+    alertNow(`Upload of ${this.file.name} failed: ${message}`);
     pump();
   }
 
@@ -327,6 +379,7 @@ class Upload {
   }
 
   retry() {
+    this.final = false;
     this.setState("queued");
     pump();
   }
@@ -335,8 +388,13 @@ class Upload {
     uploads.delete(this);
     this.card.remove();
     updateToolbar();
-    chooser.focus();
+    (list.querySelector(".upload-dismiss:not(.d-none), .upload-cancel:not(.d-none)") || collapse).focus();
   }
+}
+
+function quotaMessage(size) {
+  const left = Number.isFinite(quotaLeft) ? humanSize(quotaLeft) : "no room";
+  return `Not enough space: ${humanSize(size)} does not fit in what is left of your quota (${left}). Delete files or ask the admin for more.`;
 }
 
 function running() {
@@ -351,39 +409,62 @@ function pump() {
   updateToolbar();
 }
 
+let wasBusy = false;
+
 function updateToolbar() {
-  const finished = [...uploads].some((u) => u.state === "done");
+  const all = [...uploads];
+  // When every upload has ended well, the panel folds to its header (the summary stays), so
+  // it no longer covers the files; a failed or canceled one keeps it open (Retry is there).
+  const busy = all.some((u) => ["queued", "uploading", "finishing", "offline"].includes(u.state));
+  if (wasBusy && !busy && all.every((u) => u.state === "done")) setCollapsed(true);
+  wasBusy = busy;
+  const finished = all.some((u) => u.state === "done");
   clearFinished.classList.toggle("d-none", !finished);
+  const done = all.filter((u) => u.state === "done").length;
+  const failed = all.filter((u) => u.state === "error").length;
+  summary.textContent = all.length ? `(${done} of ${all.length} done${failed ? `, ${failed} failed` : ""})` : "";
+  showPanel();
 }
 
-function addFiles(files) {
-  const chosen = [...files];
+function showPanel() {
+  const interrupted = !document.getElementById("interrupted").classList.contains("d-none");
+  panel.classList.toggle("d-none", uploads.size === 0 && !interrupted);
+}
+
+/** Upload `items` ([{file, relativePath}]) into the folder on view now. */
+export function addFiles(items) {
+  const chosen = [...items];
   if (!chosen.length) return;
-  for (const file of chosen) new Upload(file);
-  announce(chosen.length === 1 ? `Uploading ${chosen[0].name}.` : `Uploading ${chosen.length} files.`);
+  const target = targetOf();
+  for (const { file, relativePath } of chosen) new Upload(file, relativePath, target);
+  setCollapsed(false);
+  const what = chosen.length === 1 ? (chosen[0].relativePath || chosen[0].file.name) : `${chosen.length} files`;
+  announce(`Uploading ${what} into ${target.name}.`);
   pump();
-}
-
-function filesAdded(records) {
-  if (fileList) fileList.added(records);
-  if (!filesTab.classList.contains("active")) {
-    newFiles += records.length;
-    badge.querySelector(".badge-count").textContent = String(newFiles);
-    badge.classList.remove("d-none");
-  }
-  refreshUsage();
 }
 
 async function refreshUsage() {
   try {
     const who = await api(bases.auth, "/api/me");
     const used = humanSize(who.used_bytes);
-    usage.textContent = who.quota_bytes === null || who.quota_bytes === undefined
-      ? `${used} stored.`
-      : `${used} of your ${humanSize(who.quota_bytes)} quota used.`;
+    if (who.quota_bytes === null || who.quota_bytes === undefined) {
+      quotaLeft = Infinity;
+      usage.textContent = `${used} stored.`;
+    } else {
+      quotaLeft = Math.max(0, who.quota_bytes - who.used_bytes);
+      usage.textContent = `${used} of your ${humanSize(who.quota_bytes)} quota used.`;
+    }
+    room = Math.min(MAX_BYTES, quotaLeft);
+    roomText.textContent = humanSize(room);
   } catch {
     usage.textContent = "";
   }
+}
+
+function setCollapsed(collapsed) {
+  dockBody.classList.toggle("d-none", collapsed);
+  collapse.setAttribute("aria-expanded", String(!collapsed));
+  collapse.querySelector(".bi").className = `bi ${collapsed ? "bi-chevron-up" : "bi-chevron-down"}`;
 }
 
 // Uploads that stopped with the page (reload, closed tab): offer to continue them.
@@ -416,29 +497,29 @@ async function refreshInterrupted() {
       ` (${humanSize(entry.size)})`, forget);
   }));
   box.classList.toggle("d-none", mine.length === 0);
+  showPanel();
 }
 
-// The file picker
-chooser.disabled = false;
-chooser.addEventListener("click", (event) => {
-  event.stopPropagation();
-  input.click();
-});
-dropZone.addEventListener("click", (event) => {
-  if (event.target === dropZone || !event.target.closest("button, a, input")) input.click();
-});
+// The pickers: plain files, and a whole folder (its structure kept).
 input.addEventListener("change", () => {
-  addFiles(input.files);
+  addFiles([...input.files].map((file) => ({ file, relativePath: "" })));
   input.value = "";
 });
+folderInput.addEventListener("change", () => {
+  addFiles([...folderInput.files].map((file) => ({ file, relativePath: file.webkitRelativePath || "" })));
+  folderInput.value = "";
+});
+collapse.addEventListener("click", () => setCollapsed(collapse.getAttribute("aria-expanded") === "true"));
 
-// Drag and drop anywhere on the page
+// Drag and drop anywhere on the page. Only drags that carry files from outside the page:
+// the file manager's own drags (moves) carry entries, not files.
 let dragDepth = 0;
 const carriesFiles = (event) => Array.from(event.dataTransfer ? event.dataTransfer.types : []).includes("Files");
 document.addEventListener("dragenter", (event) => {
   if (!carriesFiles(event)) return;
   event.preventDefault();
   dragDepth += 1;
+  document.getElementById("drop-target-name").textContent = targetOf().name;
   document.body.classList.add("is-dragging");
 });
 document.addEventListener("dragover", (event) => {
@@ -451,40 +532,56 @@ document.addEventListener("dragleave", (event) => {
   dragDepth = Math.max(0, dragDepth - 1);
   if (dragDepth === 0) document.body.classList.remove("is-dragging");
 });
-document.addEventListener("drop", (event) => {
+document.addEventListener("drop", async (event) => {
   if (!carriesFiles(event)) return;
   event.preventDefault();
   dragDepth = 0;
   document.body.classList.remove("is-dragging");
-  const files = [];
-  const items = event.dataTransfer.items ? [...event.dataTransfer.items] : [];
-  let folders = 0;
-  [...event.dataTransfer.files].forEach((file, i) => {
-    const entry = items[i] && items[i].webkitGetAsEntry ? items[i].webkitGetAsEntry() : null;
-    if (entry && entry.isDirectory) folders += 1;
-    else files.push(file);
-  });
-  if (folders) toast("Folders are not uploaded: drop the files inside them.", { variant: "danger" });
-  addFiles(files);
+  addFiles(await droppedFiles(event.dataTransfer));
 });
+
+/** Files and folders of a drop, as [{file, relativePath}]; folders are walked (structure kept). */
+async function droppedFiles(data) {
+  const items = data.items ? [...data.items].filter((item) => item.kind === "file") : [];
+  // Entries must be taken now: the DataTransfer is emptied once the handler returns.
+  const entries = items.map((item) => (item.webkitGetAsEntry ? item.webkitGetAsEntry() : null));
+  if (!entries.some((entry) => entry && entry.isDirectory)) {
+    return [...data.files].map((file) => ({ file, relativePath: "" }));
+  }
+  const found = [];
+  const files = [...data.files];
+  await Promise.all(entries.map(async (entry, i) => {
+    if (!entry) {
+      if (files[i]) found.push({ file: files[i], relativePath: "" });
+      return;
+    }
+    await walk(entry, found);
+  }));
+  return found;
+}
+
+async function walk(entry, found) {
+  if (entry.isFile) {
+    try {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      const path = entry.fullPath.replace(/^\/+/, "");
+      found.push({ file, relativePath: path.includes("/") ? path : "" });
+    } catch { /* unreadable: skipped */ }
+    return;
+  }
+  const reader = entry.createReader();
+  for (;;) {
+    // readEntries answers in batches (100 in Chromium) until an empty one.
+    const batch = await new Promise((resolve) => reader.readEntries(resolve, () => resolve([])));
+    if (!batch.length) break;
+    for (const child of batch) await walk(child, found);
+  }
+}
 
 clearFinished.addEventListener("click", () => {
   for (const upload of [...uploads]) if (upload.state === "done") upload.dismiss();
-  chooser.focus();
+  collapse.focus();
 });
-
-// The "Uploaded files" tab: a badge counts what arrived while it was hidden.
-filesTab.addEventListener("shown.bs.tab", () => {
-  newFiles = 0;
-  badge.classList.add("d-none");
-  window.history.replaceState(window.history.state, "", "#files");
-});
-document.getElementById("upload-tab").addEventListener("shown.bs.tab", () => {
-  const url = new URL(window.location.href);
-  url.hash = "";
-  window.history.replaceState(window.history.state, "", url);
-});
-if (window.location.hash === "#files") window.bootstrap.Tab.getOrCreateInstance(filesTab).show();
 
 // Leaving the page loses a multipart upload (a tus one resumes): ask first.
 window.addEventListener("beforeunload", (event) => {

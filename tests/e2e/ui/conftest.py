@@ -18,8 +18,8 @@ from tests.e2e.ui.support import (
     Watch,
     random_file,
 )
-from tests.harness.http import api_login
-from tests.harness.servers import Deployment, assert_no_crashes, running
+from tests.harness.portal import Portal, running_portal
+from tests.harness.servers import assert_no_crashes
 
 NewContext = Callable[..., tuple[BrowserContext, Watch]]
 
@@ -37,19 +37,19 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    """filebay all in one process, with logins, shared by the browser tests (each one works
-    as a user of its own); its logs must show no crashed request."""
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    """filebay all in one process (SQLite), with logins, shared by the browser tests (each
+    one works as a user of its own); its logs must show no crashed request."""
     data_dir = tmp_path_factory.mktemp("ui-data")
     env = {"FILEBAY_AUTH": "on", "FILEBAY_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    with running("all", data_dir, env) as deployment:
-        yield deployment
-        assert_no_crashes(deployment)
+    with running_portal(Portal, "all", data_dir, "", env, "ui") as running:
+        yield running
+        assert_no_crashes(running.deployment)
 
 
 @pytest.fixture(scope="session")
-def admin_token(portal: Deployment) -> str:
-    return api_login(portal.auth, "admin", ADMIN_PASSWORD)
+def admin_token(portal: Portal) -> str:
+    return portal.admin_token()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.ui.conftest import NewContext
 from tests.e2e.ui.support import PASSWORD, add_user
-from tests.harness.servers import Deployment
+from tests.harness.portal import Portal
 
 HOSTILE = [
     "/\t/evil.example/phish",
@@ -25,9 +25,9 @@ HOSTILE = [
 
 @pytest.mark.parametrize("target", HOSTILE, ids=["tab", "cr", "lf", "lead-tab", "space", "vt"])
 def test_login_never_lands_on_another_site(
-    portal: Deployment, admin_token: str, new_context: NewContext, target: str
+    portal: Portal, admin_token: str, new_context: NewContext, target: str
 ) -> None:
-    username = add_user(portal.auth, admin_token, "redirect")
+    username = add_user(portal, "redirect")
     context, _watch = new_context()
     page = context.new_page()
     page.goto(f"{portal.auth}/login?next={quote(target, safe='/')}")

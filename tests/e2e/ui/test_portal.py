@@ -25,8 +25,7 @@ from tests.e2e.ui.support import (
     write_files,
 )
 from tests.e2e.ui.throttle import throttled
-from tests.harness.http import api_login
-from tests.harness.servers import Deployment
+from tests.harness.portal import Portal
 
 NOTES = "name,size\nalpha,1\nbeta,2\n"
 
@@ -46,9 +45,9 @@ def row_action(page: Page, name: str, action: str) -> None:
 
 
 def test_upload_and_manage_files(
-    portal: Deployment, admin_token: str, new_context: NewContext, tmp_path: Path
+    portal: Portal, admin_token: str, new_context: NewContext, tmp_path: Path
 ) -> None:
-    username = add_user(portal.auth, admin_token, "dana")
+    username = add_user(portal, "dana")
     picture = png()
     text = b"hello from filebay\n" * 20
     paths = write_files(tmp_path / "pick", {"alpha.txt": text, "picture.png": picture})
@@ -60,26 +59,33 @@ def test_upload_and_manage_files(
 
     # Two files through the picker, one dropped on the page.
     page.locator("#file-input").set_input_files(paths)
-    assert drop_files(page, "#upload-pane", [("notes.csv", "text/csv", NOTES)])
+    assert drop_files(page, "#fm", [("notes.csv", "text/csv", NOTES)])
     cards = page.locator("#upload-list .upload-card")
     expect(cards).to_have_count(3)
     for name in ("alpha.txt", "picture.png", "notes.csv"):
         card = cards.filter(has_text=name)
         expect(card).to_have_attribute("data-state", "done")
-        expect(card.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
-    expect(page.locator("#new-files-badge")).to_have_text(re.compile(r"^3"))
+        expect(card.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#usage")).to_contain_text("stored")
+    # The file manager shows them without a reload (by name, the folder's default sort).
+    expect(page.locator("#entries .fm-entry")).to_have_count(3)
+    assert page.locator("#entries .fm-name").all_inner_texts() == [
+        "alpha.txt",
+        "notes.csv",
+        "picture.png",
+    ]
 
-    # The list got them without a reload, newest first.
-    page.get_by_role("tab", name=re.compile("Uploaded files")).click()
-    expect(page).to_have_url(re.compile("#files$"))
+    # The flat list of every file, newest first.
+    page.goto(f"{portal.download}/uploads")
     expect(page.locator("#file-table tbody tr")).to_have_count(3)
-    token = api_login(portal.auth, username, PASSWORD)
-    assert names_shown(page) == [f["name"] for f in list_files(portal.metadata, token)]
+    token = portal.login(username)
+    assert names_shown(page) == [f["name"] for f in list_files(portal, token)]
     assert sorted(names_shown(page)) == ["alpha.txt", "notes.csv", "picture.png"]
     expect(page.locator(".owner-cell")).to_have_count(0)  # owners are for admins
-    expect(row(page, "alpha.txt").locator("time")).to_have_text("just now")
-    assert "Z" in (row(page, "alpha.txt").locator("time").get_attribute("datetime") or "")
+    uploaded = row(page, "alpha.txt").locator(".d-md-table-cell time")
+    expect(uploaded).to_have_text("just now")
+    assert "Z" in (uploaded.get_attribute("datetime") or "")
+    assert uploaded.get_attribute("title")  # the exact time, on hover
 
     # Download: the same bytes.
     with page.expect_download() as download:
@@ -102,7 +108,7 @@ def test_upload_and_manage_files(
     field.press("Enter")
     expect(row(page, "renamed notes.txt")).to_have_count(1)
     expect(row(page, "alpha.txt")).to_have_count(0)
-    names = {f["name"] for f in list_files(portal.metadata, token)}
+    names = {f["name"] for f in list_files(portal, token)}
     assert "renamed notes.txt" in names and "alpha.txt" not in names
     # Escape cancels a rename.
     row_action(page, "notes.csv", "Rename")
@@ -174,7 +180,7 @@ def test_upload_and_manage_files(
     dialog.get_by_role("button", name="Delete 2 files").click()
     expect(page.locator("#empty-state")).to_be_visible()
     expect(page.locator("#empty-title")).to_have_text("No files yet.")
-    assert list_files(portal.metadata, token) == []
+    assert list_files(portal, token) == []
 
     # The same list, as the /uploads page, after a reload: still empty, and sorted as asked.
     page.goto(f"{portal.download}/uploads?sort=name")
@@ -182,13 +188,31 @@ def test_upload_and_manage_files(
     expect(page.get_by_label("Sort order")).to_have_value("name")
 
 
+def test_relative_times_stay_current(portal: Portal, new_context: NewContext) -> None:
+    """ "just now" does not stay "just now" while the page stays open."""
+    username = add_user(portal, "clock")
+    put_file(portal, portal.login(username), "ticking.txt", b"tick")
+    context, _watch = new_context()
+    page = context.new_page()
+    page.clock.install()  # real time, which the test can then move on
+    login(page, portal.upload, username, PASSWORD)
+    home = page.locator('#entries .fm-entry[data-name="ticking.txt"] .fm-col-time time')
+    expect(home).to_have_text("just now")
+    page.goto(f"{portal.download}/uploads")
+    listed = row(page, "ticking.txt").locator(".d-md-table-cell time")
+    expect(listed).to_have_text("just now")
+    page.clock.run_for("05:10")
+    expect(listed).to_have_text("5 minutes ago")
+    assert listed.get_attribute("title")
+
+
 def test_load_more_pages_through_the_list(
-    portal: Deployment, admin_token: str, new_context: NewContext
+    portal: Portal, admin_token: str, new_context: NewContext
 ) -> None:
-    username = add_user(portal.auth, admin_token, "pager")
-    token = api_login(portal.auth, username, PASSWORD)
+    username = add_user(portal, "pager")
+    token = portal.login(username)
     for i in range(5):
-        put_file(portal.upload, token, f"page-{i}.txt", b"x" * (i + 1))
+        put_file(portal, token, f"page-{i}.txt", b"x" * (i + 1))
     context, _watch = new_context()
     page = context.new_page()
     login(page, portal.upload, username, PASSWORD)
@@ -208,9 +232,9 @@ def test_load_more_pages_through_the_list(
 
 
 def test_upload_errors_are_explained(
-    portal: Deployment, admin_token: str, new_context: NewContext, tmp_path: Path
+    portal: Portal, admin_token: str, new_context: NewContext, tmp_path: Path
 ) -> None:
-    username = add_user(portal.auth, admin_token, "quota", quota_bytes=1000)
+    username = add_user(portal, "quota", quota_bytes=1000)
     paths = write_files(tmp_path, {"small.txt": b"s" * 100, "too-big.bin": b"b" * 5000})
     context, watch = new_context()
     watch.allow(r"status of 413")
@@ -221,24 +245,51 @@ def test_upload_errors_are_explained(
     expect(cards.filter(has_text="small.txt")).to_have_attribute("data-state", "done")
     failed = cards.filter(has_text="too-big.bin")
     expect(failed).to_have_attribute("data-state", "error")
+    # It says what is left, offers no Retry that cannot succeed, and is announced at once.
     expect(failed.locator(".upload-status")).to_have_text(
-        "Not enough space: this would exceed your storage quota."
+        re.compile(
+            r"^Not enough space: 4\.9 KiB does not fit in what is left of your quota "
+            r"\((1000|900) B\)"
+        )
     )
-    expect(failed.get_by_role("button", name="Retry upload of too-big.bin")).to_be_visible()
+    expect(failed.get_by_role("button", name="Retry upload of too-big.bin")).to_be_hidden()
+    expect(page.locator("#upload-alerts")).to_contain_text("too-big.bin failed: Not enough space")
     expect(page.locator("#usage")).to_have_text("100 B of your 1000 B quota used.")
-    # Retry fails the same way; dismissing removes the card.
-    failed.get_by_role("button", name="Retry upload of too-big.bin").click()
-    expect(failed).to_have_attribute("data-state", "error")
-    failed.get_by_role("button", name="Remove too-big.bin from this list").click()
-    expect(cards).to_have_count(1)
+    # The page says what fits now: the quota left, not the server's size limit.
+    expect(page.locator("#room")).to_have_text("900 B")
+    page.reload()
+    expect(page.locator("#drop-hint")).to_contain_text(
+        "up to 900 B each (what is left of your quota)"
+    )
+
+
+def test_a_dismissed_upload_leaves_the_list(
+    portal: Portal, admin_token: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    username = add_user(portal, "dismiss")
+    paths = write_files(tmp_path, {"one.txt": b"1"})
+    context, _watch = new_context()
+    page = context.new_page()
+    login(page, portal.upload, username, PASSWORD)
+    page.locator("#file-input").set_input_files(paths)
+    cards = page.locator("#upload-list .upload-card")
+    expect(cards).to_have_attribute("data-state", "done")
+    # All done: the panel folds to its header (the files are no longer covered); it opens again.
+    toggle = page.get_by_role("button", name="Hide or show uploads")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#upload-summary")).to_have_text("(1 of 1 done)")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    cards.get_by_role("button", name="Remove one.txt from this list").click()
+    expect(cards).to_have_count(0)
 
 
 def test_a_name_with_quotes_keeps_them(
-    portal: Deployment, admin_token: str, new_context: NewContext, tmp_path: Path
+    portal: Portal, admin_token: str, new_context: NewContext, tmp_path: Path
 ) -> None:
     """Chromium sends a small file's name in the form with '"' written as %22 (the HTML
     standard's form encoding): the stored name is the file's own."""
-    username = add_user(portal.auth, admin_token, "quotes")
+    username = add_user(portal, "quotes")
     name = 'say "cheese" 100%.txt'
     paths = write_files(tmp_path, {name: b"cheese"})
     context, _watch = new_context()
@@ -246,13 +297,11 @@ def test_a_name_with_quotes_keeps_them(
     login(page, portal.upload, username, PASSWORD)
     page.locator("#file-input").set_input_files(paths)
     expect(page.locator("#upload-list .upload-card")).to_have_attribute("data-state", "done")
-    token = api_login(portal.auth, username, PASSWORD)
-    assert [f["name"] for f in list_files(portal.metadata, token)] == [name]
+    token = portal.login(username)
+    assert [f["name"] for f in list_files(portal, token)] == [name]
 
 
-def test_a_new_user_logs_in_and_sees_an_empty_list(
-    portal: Deployment, new_context: NewContext
-) -> None:
+def test_a_new_user_logs_in_and_sees_an_empty_list(portal: Portal, new_context: NewContext) -> None:
     admin_context, _ = new_context()
     admin = admin_context.new_page()
     login(admin, portal.upload, "admin", ADMIN_PASSWORD)
@@ -267,20 +316,27 @@ def test_a_new_user_logs_in_and_sees_an_empty_list(
     context, _ = new_context()
     page = context.new_page()
     login(page, portal.upload, "newcomer", PASSWORD)
-    page.get_by_role("tab", name=re.compile("Uploaded files")).click()
     expect(page.locator("#empty-state")).to_be_visible()
-    expect(page.locator("#empty-title")).to_have_text("No files yet.")
-    expect(page.locator("#file-table")).to_be_hidden()
+    expect(page.locator("#empty-state")).to_contain_text("This folder is empty.")
+    expect(page.locator("#fm-status")).to_have_text("Home is empty.")
     page.locator("#user-menu").click()
     expect(page.get_by_role("link", name="Users")).to_have_count(0)
     page.keyboard.press("Escape")
 
     # What the newcomer uploads, the admin sees with its owner.
-    drop_files(page, "#files-pane", [("first-day.txt", "text/plain", "hello")])
-    expect(row(page, "first-day.txt")).to_have_count(1)
+    drop_files(page, "#fm", [("first-day.txt", "text/plain", "hello")])
+    expect(page.locator("#entries .fm-entry", has_text="first-day.txt")).to_have_count(1)
+    # An admin's own list is their own files; "All users" shows everyone's, with owners.
     admin.goto(f"{portal.download}/uploads?q=first-day")
+    expect(admin.locator("#empty-state")).to_be_visible()
+    expect(admin.get_by_role("columnheader", name="Owner")).to_be_hidden()
+    admin.get_by_role("switch", name="All users").check()
     expect(row(admin, "first-day.txt").locator(".owner-cell")).to_have_text("newcomer")
     expect(admin.get_by_role("columnheader", name="Owner")).to_be_visible()
+    expect(admin).to_have_url(re.compile(r"owner=all"))
+    admin.reload()
+    expect(admin.get_by_role("switch", name="All users")).to_be_checked()
+    expect(row(admin, "first-day.txt")).to_have_count(1)
 
     # Tokens: create (shown once, and it works), then revoke.
     page.locator("#user-menu").click()
@@ -310,35 +366,38 @@ def test_a_new_user_logs_in_and_sees_an_empty_list(
     expect(page).to_have_url(re.compile(r"/login\?next="))
 
 
-def test_keyboard_and_labels(portal: Deployment, admin_token: str, new_context: NewContext) -> None:
-    username = add_user(portal.auth, admin_token, "keys")
-    token = api_login(portal.auth, username, PASSWORD)
-    put_file(portal.upload, token, "keyboard.txt", b"typed")
+def test_keyboard_and_labels(portal: Portal, admin_token: str, new_context: NewContext) -> None:
+    username = add_user(portal, "keys")
+    token = portal.login(username)
+    put_file(portal, token, "keyboard.txt", b"typed")
     context, _ = new_context()
     page = context.new_page()
     login(page, portal.upload, username, PASSWORD)
-    # The first Tab reaches the skip link; the picker button is reachable by keyboard.
+    # The first Tab reaches the skip link; the real file inputs are in the tab order,
+    # named by their labels.
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-    page.get_by_role("button", name="Choose files…").focus()
-    expect(page.get_by_role("button", name="Choose files…")).to_be_focused()
-    # Tabs switch with the arrow keys (Bootstrap's tablist).
-    page.get_by_role("tab", name="Upload", exact=True).focus()
-    page.keyboard.press("ArrowRight")
-    expect(page.get_by_role("tab", name=re.compile("Uploaded files"))).to_have_attribute(
-        "aria-selected", "true"
-    )
-    expect(row(page, "keyboard.txt")).to_have_count(1)
-    # Rename from the keyboard alone.
-    row(page, "keyboard.txt").get_by_role("button", name="More actions for keyboard.txt").focus()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "file-input":
+            break
+    expect(page.get_by_label("Upload files")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Upload folder")).to_be_focused()
+    entry = page.locator("#entries .fm-entry", has_text="keyboard.txt")
+    expect(entry).to_have_count(1)
+    # Rename from the keyboard alone: the entry's menu, then the name dialog.
+    entry.get_by_role("button", name="Actions for keyboard.txt").focus()
     page.keyboard.press("Enter")
-    page.keyboard.press("ArrowDown")
+    for _ in range(3):  # Open, Download, Rename…
+        page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("button", name="Rename…")).to_be_focused()
     page.keyboard.press("Enter")
-    field = page.get_by_label("New name for keyboard.txt")
+    field = page.get_by_label("Name", exact=True)
     expect(field).to_be_focused()
     page.keyboard.type("typed")
     page.keyboard.press("Enter")
-    expect(row(page, "typed.txt")).to_have_count(1)
+    expect(page.locator("#entries .fm-entry", has_text="typed.txt")).to_have_count(1)
     # Every control has a name a screen reader can say.
     unnamed = page.evaluate(
         """() => [...document.querySelectorAll('button, a[href], input, select')]
@@ -351,14 +410,13 @@ def test_keyboard_and_labels(portal: Deployment, admin_token: str, new_context: 
             .map((el) => el.outerHTML.slice(0, 120))"""
     )
     assert unnamed == []
-    # The drop zone and the progress bars carry their ARIA.
-    zone = page.locator("#drop-zone")
-    assert zone.get_attribute("role") == "region"
-    assert zone.get_attribute("aria-labelledby") == "drop-title"
+    # Upload news is announced: progress politely, failures at once.
+    assert page.locator("#upload-announcer").get_attribute("aria-live") == "polite"
+    assert page.locator("#upload-alerts").get_attribute("aria-live") == "assertive"
 
 
 def test_screenshots_and_cancel_of_a_large_upload(
-    portal: Deployment,
+    portal: Portal,
     admin_token: str,
     new_context: NewContext,
     tmp_path: Path,
@@ -366,10 +424,10 @@ def test_screenshots_and_cancel_of_a_large_upload(
 ) -> None:
     """The main page with uploads done and one under way, light and dark, desktop and phone,
     into artifacts/ (the README shows one); then that upload is canceled."""
-    username = add_user(portal.auth, admin_token, "alice", exact=True)
-    token = api_login(portal.auth, username, PASSWORD)
+    username = add_user(portal, "alice", exact=True)
+    token = portal.login(username)
     for name, size in (("quarterly-report.pdf", 182_000), ("holiday.mp4", 3_400_000)):
-        put_file(portal.upload, token, name, b"\0" * size)
+        put_file(portal, token, name, b"\0" * size)
     paths = write_files(
         tmp_path,
         {
@@ -380,7 +438,7 @@ def test_screenshots_and_cancel_of_a_large_upload(
     )
     ARTIFACTS.mkdir(exist_ok=True)
     # Slow enough that the large upload is still going while the pictures are taken.
-    with throttled(portal.processes["all"].port, 2 * MIB) as proxy:
+    with throttled(portal.process("all").port, 2 * MIB) as proxy:
         # Reduced motion: no transitions or highlights caught half-way in a picture.
         context, watch = new_context(reduced_motion="reduce")
         watch.allow(r"ERR_ABORTED|ERR_CONNECTION")  # the canceled upload's request
@@ -409,7 +467,7 @@ def test_screenshots_and_cancel_of_a_large_upload(
         expect(big.get_by_role("button", name="Retry upload of big-video.bin")).to_be_visible()
         assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('tus::'))") == []
 
-        page.get_by_role("tab", name=re.compile("Uploaded files")).click()
+        page.goto(f"{proxy.url}/uploads")
         expect(page.locator("#file-table tbody tr")).to_have_count(5)
         for scheme in ("light", "dark"):
             page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
@@ -422,4 +480,4 @@ def test_screenshots_and_cancel_of_a_large_upload(
         for device in ("desktop", "phone"):
             for scheme in ("light", "dark"):
                 assert (ARTIFACTS / f"ui-{name}-{device}-{scheme}.png").stat().st_size > 10_000
-    assert [f["name"] for f in list_files(portal.metadata, token) if "big" in f["name"]] == []
+    assert [f["name"] for f in list_files(portal, token) if "big" in f["name"]] == []

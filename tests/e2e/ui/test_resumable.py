@@ -16,15 +16,14 @@ from tests.e2e.ui.conftest import NewContext
 from tests.e2e.ui.support import BIG_SIZE as SIZE
 from tests.e2e.ui.support import MIB, PASSWORD, add_user, list_files, login
 from tests.e2e.ui.throttle import ThrottlingProxy, throttled
-from tests.harness.http import api_login
-from tests.harness.servers import Deployment
+from tests.harness.portal import Portal
 
 RATE = 8 * MIB  # bytes per second through the proxy: about five seconds for the file
 
 
 @pytest.fixture
-def proxy(portal: Deployment) -> Iterator[ThrottlingProxy]:
-    with throttled(portal.processes["all"].port, RATE) as proxy:
+def proxy(portal: Portal) -> Iterator[ThrottlingProxy]:
+    with throttled(portal.process("all").port, RATE) as proxy:
         yield proxy
 
 
@@ -70,14 +69,14 @@ def wait_for_progress(page: Page, percent: int, timeout: float = 20.0) -> None:
 
 
 def test_large_upload_survives_a_dropped_connection(
-    portal: Deployment,
+    portal: Portal,
     admin_token: str,
     new_context: NewContext,
     proxy: ThrottlingProxy,
     big_file: tuple[Path, str],
 ) -> None:
     path, sha256 = big_file
-    username = add_user(portal.auth, admin_token, "offline")
+    username = add_user(portal, "offline")
     context, watch = new_context()
     # What a dropped connection shows in the console: failed requests, and a 423 while the
     # server still holds the upload for the request that was cut.
@@ -101,25 +100,25 @@ def test_large_upload_survives_a_dropped_connection(
     context.set_offline(False)
 
     expect(card).to_have_attribute("data-state", "done", timeout=30_000)
-    expect(card.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    expect(card.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "100")
     # Resumed, not started again: one creation, then HEAD to learn the offset.
     assert log.methods().count("POST") == 1, log.methods()
     assert "HEAD" in log.methods()
-    files = list_files(portal.metadata, api_login(portal.auth, username, PASSWORD))
+    files = list_files(portal, portal.login(username))
     assert [(f["name"], f["size"], f["sha256"]) for f in files] == [("big-video.bin", SIZE, sha256)]
-    page.get_by_role("tab", name=re.compile("Uploaded files")).click()
-    expect(page.locator("#file-table tbody tr", has_text="big-video.bin")).to_have_count(1)
+    # In the folder on view without a reload.
+    expect(page.locator("#entries .fm-entry", has_text="big-video.bin")).to_have_count(1)
 
 
 def test_large_upload_continues_after_a_page_reload(
-    portal: Deployment,
+    portal: Portal,
     admin_token: str,
     new_context: NewContext,
     proxy: ThrottlingProxy,
     big_file: tuple[Path, str],
 ) -> None:
     path, sha256 = big_file
-    username = add_user(portal.auth, admin_token, "reload")
+    username = add_user(portal, "reload")
     context, watch = new_context()
     watch.allow(r"status of 423")  # the cut request's lock, until the server lets it go
     page = context.new_page()
@@ -143,5 +142,5 @@ def test_large_upload_continues_after_a_page_reload(
     # Before the reload nothing was stored whole; after it, the server took the rest only.
     assert log.stored_patches(), log.answers
     assert min(log.stored_patches()) > 0, f"started again from 0: {log.answers}"
-    files = list_files(portal.metadata, api_login(portal.auth, username, PASSWORD))
+    files = list_files(portal, portal.login(username))
     assert [(f["name"], f["sha256"]) for f in files] == [("big-video.bin", sha256)]

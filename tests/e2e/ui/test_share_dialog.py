@@ -9,17 +9,16 @@ from playwright.sync_api import expect
 
 from tests.e2e.ui.conftest import NewContext
 from tests.e2e.ui.support import PASSWORD, add_user, list_files, login, put_file
-from tests.harness.http import api_login
-from tests.harness.servers import Deployment
+from tests.harness.portal import Portal
 
 
 def test_owner_shares_a_file_with_a_password_and_a_guest_downloads_it(
-    portal: Deployment, admin_token: str, new_context: NewContext
+    portal: Portal, admin_token: str, new_context: NewContext
 ) -> None:
-    owner = add_user(portal.auth, admin_token, "sharer")
-    token = api_login(portal.auth, owner, PASSWORD)
+    owner = add_user(portal, "sharer")
+    token = portal.login(owner)
     data = b"shared through the dialog\n" * 1000
-    record = put_file(portal.upload, token, "report for guests.txt", data)
+    record = put_file(portal, token, "report for guests.txt", data)
 
     context, _watch = new_context()
     page = context.new_page()
@@ -44,7 +43,7 @@ def test_owner_shares_a_file_with_a_password_and_a_guest_downloads_it(
     expect(dialog.locator("#share-list")).to_contain_text("0 of 2 downloads")
     expect(row.locator(".shared-badge")).to_have_count(1)
     page.keyboard.press("Escape")
-    assert list_files(portal.metadata, token, q="guests")[0]["shared"] is True
+    assert list_files(portal, token, q="guests")[0]["shared"] is True
 
     guest, guest_watch = new_context()
     guest_watch.allow(r"status of 404 .*/s/")  # the revoked link, at the end

@@ -56,13 +56,16 @@ def test_the_ui_works_across_the_split_services(
     expect(page.locator(".upload-card[data-state=done]")).to_have_count(2)
     expect(page.locator("#usage")).to_contain_text("stored")  # /api/me on the auth service
 
-    page.get_by_role("tab", name=re.compile("Uploaded files")).click()
+    # The file manager lists the folder from the metadata service, across origins.
+    expect(page.locator("#entries .fm-entry")).to_have_count(2)
+
+    page.goto(f"{split.download}/uploads")
     rows = page.locator("#file-table tbody tr")
     expect(rows).to_have_count(2)
     # The list came from the metadata service, with the session cookie, across origins.
     with page.expect_response(lambda r: r.url.startswith(f"{split.metadata}/api/files?")) as seen:
         page.get_by_label("Search by name").fill("split.png")
-    assert seen.value.headers["access-control-allow-origin"] == split.upload
+    assert seen.value.headers["access-control-allow-origin"] == split.download
     expect(rows).to_have_count(1)
 
     # Download and preview come from the download service.
