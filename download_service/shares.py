@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from download_service.folder_shares import folder_page
 from filebay.auth.passwords import MAX_PASSWORD_LENGTH
 from filebay.catalog.files import FileRecord
 from filebay.catalog.shares import Share
@@ -24,9 +25,11 @@ from filebay.http.deps import (
     TemplatesDep,
 )
 from filebay.http.openapi import content_responses
+from filebay.http.pages import until_words
 from filebay.sharing.downloads import Conditions, open_download, previewable
+from filebay.sharing.folders import FOLDER, open_any_link
 from filebay.sharing.grants import GrantCookie, Purpose
-from filebay.sharing.links import check_password, link_path, open_link
+from filebay.sharing.links import check_password, find_link, link_path, open_link
 from filebay.transfer.content import content_response
 
 router = APIRouter(tags=["shares"])
@@ -43,6 +46,8 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     """The share page: the file (``record``), or the password form when it is ``None``."""
+    now = datetime.now(UTC)
+    left = None if share.max_downloads is None else max(0, share.max_downloads - share.downloads)
     return templates.TemplateResponse(
         request,
         "share.html",
@@ -51,12 +56,23 @@ def _page(
             "file": record,
             "locked": record is None,
             "share": share,
-            "preview": record is not None and previewable(share, record),
+            "preview": preview_kind(record) if record and previewable(share, record) else None,
+            "expires_in": until_words(share.expires_at, now) if share.expires_at else None,
+            "downloads_left": left,
             "principal": None,
             "error": error,
         },
         status_code=status_code,
     )
+
+
+def preview_kind(record: FileRecord) -> str:
+    """How the share page shows a file it may show inline (``previewable``)."""
+    base = record.content_type.split(";")[0].strip().lower()
+    for kind in ("image", "audio", "video", "text"):
+        if base.startswith(kind + "/"):
+            return kind
+    return "pdf" if base == "application/pdf" else "none"
 
 
 def _set_cookie(response: Response, cookie: GrantCookie, settings: SettingsDep) -> None:
@@ -82,6 +98,8 @@ async def share_page(
     grants: ShareGrantsDep,
     templates: TemplatesDep,
 ) -> Response:
+    if (await find_link(lookup, token)).kind == FOLDER:
+        return await folder_page(request, lookup, catalog, grants, templates, token, _page)
     share, record = await open_link(lookup, catalog, token, datetime.now(UTC))
     unlocked = grants.unlocked(share, request.cookies)
     return _page(request, templates, token, share, record if unlocked else None)
@@ -99,7 +117,7 @@ async def unlock(
     settings: SettingsDep,
     templates: TemplatesDep,
 ) -> Response:
-    share, _record = await open_link(lookup, catalog, token, datetime.now(UTC))
+    share = await open_any_link(lookup, catalog, token, datetime.now(UTC))
     if share.password_hash is None:
         return RedirectResponse(link_path(token), status_code=303)
     address = request.client.host if request.client else "unknown"

@@ -3,10 +3,12 @@
 The rule (``counts_as_download``): a GET that sends the file's bytes to a new client counts,
 once, against ``max_downloads``. Not counted: HEAD; a 304 (a cache revalidating sends no
 bytes); a 412 (a failed ``If-Match`` / ``If-Unmodified-Since``) or a 416 (an unsatisfiable
-Range), which send no bytes either; and any GET of a client that holds the link's download
-ticket, a grant set by its first counted GET (``filebay.sharing.grants``): a browser resuming
-with Range, or fetching the file again, finishes what it started, even once the limit is
-reached by others. A client without the ticket is a new download, Range or not.
+Range), which send no bytes either; and a ranged GET of a client that holds the link's
+download ticket, a grant set by its first counted GET (``filebay.sharing.grants``): a browser
+resuming with Range finishes what it started, even once the limit is reached by others. A
+full GET is a new download, ticket or not (a ticket once made every GET free for its life,
+so a one-download link could be fetched again and again from one browser); a client without
+the ticket is a new download, Range or not.
 
 The count is one conditional update (``ShareLookup.count_download``): concurrent clients
 cannot pass the limit. The password (an unlock grant) is checked first on every path, GET,
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 
 from filebay.catalog.files import Catalog, FileRecord
 from filebay.catalog.shares import Share, ShareLookup
+from filebay.errors import RangeNotSatisfiable
 from filebay.sharing.grants import GrantCookie, Purpose, ShareGrants
 from filebay.sharing.links import expired, file_of, find_link, gone
 from filebay.transfer.content import check_preconditions
@@ -58,14 +61,23 @@ def counts_as_download(record: FileRecord, conditions: Conditions, *, resumed: b
     """Whether this request, answered, sends ``record``'s bytes to a new client (see the
     module's rule). ``RangeNotSatisfiable`` for a 416, before anything is counted; the
     caller has checked the preconditions (412) already."""
-    if conditions.method != "GET" or resumed:
+    if conditions.method != "GET":
         return False
     etag = f'"{record.sha256}"'
     if not_modified(conditions.if_none_match, etag):
         return False
+    span = None
     if if_range_allows(conditions.if_range, etag, record.created_at):
-        parse_range(conditions.range, record.size)  # raises for a 416
-    return True
+        if resumed:
+            # The ticket holder's 416 is the content response's to give, uncounted.
+            try:
+                span = parse_range(conditions.range, record.size)
+            except RangeNotSatisfiable:
+                return False
+        else:
+            span = parse_range(conditions.range, record.size)  # raises for a 416
+    # Only a range the answer honours resumes; a full body is a download again.
+    return not (resumed and span is not None)
 
 
 async def open_download(

@@ -49,6 +49,7 @@ async def create_share(
     expires_in: int | None,
     password: str | None,
     max_downloads: int | None,
+    kind: str = "file",
 ) -> tuple[Share, str]:
     """The share and its token; the token is shown once and only its hash is kept."""
     token = new_share_token()
@@ -62,6 +63,7 @@ async def create_share(
         password_hash=await hash_password(password) if password else None,
         max_downloads=max_downloads,
         downloads=0,
+        kind=kind,
     )
     await shares.create_share(share, secret_hash(token))
     return share, token

@@ -1,9 +1,9 @@
 """The download limit: counted atomically, once per client, never for HEAD.
 
 How a resumed download is told apart: the first counted GET of a client sets a signed,
-HttpOnly "ticket" cookie scoped to the link's path; GETs (with or without Range) that carry it
-are not counted again, even once the limit is reached. A client without the ticket is a new
-download, Range or not."""
+HttpOnly "ticket" cookie scoped to the link's path; ranged GETs that carry it are not counted
+again, even once the limit is reached. A full GET is a new download, ticket or not, and a
+client without the ticket is a new download, Range or not."""
 
 from __future__ import annotations
 
@@ -17,15 +17,22 @@ DATA = bytes(range(256)) * 64  # 16 KiB
 CLIENTS = 20
 
 
+def limited_link(
+    portal: Portal, owner: dict[str, str], name: str, max_downloads: int
+) -> tuple[str, str]:
+    """A new file of ``DATA`` shared with ``max_downloads``: its id and the link's content URL."""
+    file_id = portal.put(owner, name, DATA)
+    token = portal.share(owner, file_id, max_downloads=max_downloads)["token"]
+    return file_id, portal.content_url(token)
+
+
 def downloads(portal: Portal, owner: dict[str, str], file_id: str) -> int:
     (share,) = portal.list_shares(owner, file_id).json()["items"]
     return int(share["downloads"])
 
 
 def test_limit_holds_under_concurrency(portal: Portal, owner: dict[str, str]) -> None:
-    file_id = portal.put(owner, "race.bin", DATA)
-    token = portal.share(owner, file_id, max_downloads=3)["token"]
-    url = portal.content_url(token)
+    file_id, url = limited_link(portal, owner, "race.bin", 3)
     clients = [client() for _ in range(CLIENTS)]
     try:
         # Connect everyone first, so the GETs below really arrive together.
@@ -54,10 +61,9 @@ def test_resumed_download_is_not_counted_twice(portal: Portal, owner: dict[str, 
         ticket = first.headers["set-cookie"]
         assert "httponly" in ticket.lower() and f"Path=/s/{token};" in ticket
         assert downloads(portal, owner, file_id) == 1
-        # The rest of it, in pieces, then all of it again: still one download.
+        # The rest of it, in pieces: still one download.
         rest = browser.get(url, headers={"Range": "bytes=1024-"})
         assert rest.status_code == 206 and first.content + rest.content == DATA
-        assert browser.get(url).content == DATA
         assert downloads(portal, owner, file_id) == 1
 
         # Someone else takes the last download; the link is used up for everyone new ...
@@ -66,18 +72,30 @@ def test_resumed_download_is_not_counted_twice(portal: Portal, owner: dict[str, 
             assert other.get(url).status_code == 404
             assert other.get(url, headers={"Range": "bytes=0-9"}).status_code == 404
         assert downloads(portal, owner, file_id) == 2
-        # ... but the browser with a ticket can still finish (and restart) its download.
+        # ... but the browser with a ticket can still finish its download with Range ...
         again = browser.get(url, headers={"Range": "bytes=100-199"})
         assert again.status_code == 206 and again.content == DATA[100:200]
-        assert browser.get(url).content == DATA
         assert browser.head(url).status_code == 200
+        # ... while all of it again is a new download, and none is left.
+        assert browser.get(url).status_code == 404
+    assert downloads(portal, owner, file_id) == 2
+
+
+def test_a_full_get_with_the_ticket_counts_again(portal: Portal, owner: dict[str, str]) -> None:
+    """A one-download link cannot be fetched again and again from the same browser."""
+    file_id, url = limited_link(portal, owner, "once.bin", 2)
+    with client(cookies=True) as browser:
+        assert browser.get(url).content == DATA
+        assert browser.get(url).content == DATA
+        assert downloads(portal, owner, file_id) == 2
+        assert browser.get(url).status_code == 404
+        resumed = browser.get(url, headers={"Range": "bytes=10-19"})
+        assert resumed.status_code == 206 and resumed.content == DATA[10:20]
     assert downloads(portal, owner, file_id) == 2
 
 
 def test_head_is_never_counted(portal: Portal, owner: dict[str, str]) -> None:
-    file_id = portal.put(owner, "head.bin", DATA)
-    token = portal.share(owner, file_id, max_downloads=1)["token"]
-    url = portal.content_url(token)
+    file_id, url = limited_link(portal, owner, "head.bin", 1)
     with client() as http:
         for _ in range(5):
             head = http.head(url)
@@ -91,9 +109,7 @@ def test_head_is_never_counted(portal: Portal, owner: dict[str, str]) -> None:
 
 
 def test_range_without_ticket_counts(portal: Portal, owner: dict[str, str]) -> None:
-    file_id = portal.put(owner, "range.bin", DATA)
-    token = portal.share(owner, file_id, max_downloads=2)["token"]
-    url = portal.content_url(token)
+    file_id, url = limited_link(portal, owner, "range.bin", 2)
     with client() as http:  # keeps no cookies: every request is a new client
         for _ in range(2):
             part = http.get(url, headers={"Range": "bytes=0-9"})
@@ -104,9 +120,7 @@ def test_range_without_ticket_counts(portal: Portal, owner: dict[str, str]) -> N
 
 def test_an_unsatisfiable_range_is_not_a_download(portal: Portal, owner: dict[str, str]) -> None:
     """A 416 sends no bytes (e.g. ``curl -C -`` on a file it already has): not counted."""
-    file_id = portal.put(owner, "416.bin", DATA)
-    token = portal.share(owner, file_id, max_downloads=1)["token"]
-    url = portal.content_url(token)
+    file_id, url = limited_link(portal, owner, "416.bin", 1)
     with client() as http:
         for _ in range(3):
             missed = http.get(url, headers={"Range": f"bytes={len(DATA)}-"})
@@ -124,9 +138,7 @@ def test_a_revalidation_answered_304_is_not_a_download(
 ) -> None:
     """A cache revalidating its copy (no ticket: a script, or a browser past the ticket's
     day) gets a 304 and no bytes: not counted."""
-    file_id = portal.put(owner, "304.bin", DATA)
-    token = portal.share(owner, file_id, max_downloads=1)["token"]
-    url = portal.content_url(token)
+    file_id, url = limited_link(portal, owner, "304.bin", 1)
     etag = f'"{hashlib.sha256(DATA).hexdigest()}"'
     with client() as http:
         for match in (etag, "*", f'W/{etag}, "other"'):
@@ -140,9 +152,7 @@ def test_a_revalidation_answered_304_is_not_a_download(
 
 
 def test_a_failed_precondition_is_not_a_download(portal: Portal, owner: dict[str, str]) -> None:
-    file_id = portal.put(owner, "412.bin", DATA)
-    token = portal.share(owner, file_id, max_downloads=1)["token"]
-    url = portal.content_url(token)
+    file_id, url = limited_link(portal, owner, "412.bin", 1)
     with client() as http:
         refused = http.get(url, headers={"If-Match": '"' + "0" * 64 + '"'})
         assert refused.status_code == 412 and DATA[:10] not in refused.content

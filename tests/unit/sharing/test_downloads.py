@@ -46,8 +46,10 @@ GRANTS = ShareGrants("unit-test key")
     [
         (GET, False, True),
         (Conditions(method="GET", range="bytes=0-9"), False, True),  # a new client's Range
-        (GET, True, False),  # the ticket holder finishing or restarting
-        (Conditions(method="GET", range="bytes=10-"), True, False),
+        (GET, True, True),  # the ticket holder fetching it whole again: a new download
+        (Conditions(method="GET", range="bytes=10-"), True, False),  # resuming
+        # A resume whose If-Range no longer matches gets the whole file: counted.
+        (Conditions(method="GET", range="bytes=10-", if_range='"old"'), True, True),
         (HEAD, False, False),
         (Conditions(method="HEAD", range="bytes=0-9"), False, False),
         (Conditions(method="GET", if_none_match=ETAG), False, False),  # 304
@@ -137,11 +139,15 @@ def test_a_full_get_counts_once_and_hands_out_a_ticket() -> None:
     assert first.ticket is not None and first.ticket.name.startswith("filebay_ticket_")
     assert first.ticket.path == f"/s/{TOKEN}"
     ticket = ticket_of(first)
-    # Resuming, restarting, HEAD: not counted, no new ticket.
-    for conditions in (Conditions(method="GET", range="bytes=10-"), GET, HEAD):
+    # Resuming, HEAD: not counted, no new ticket.
+    for conditions in (Conditions(method="GET", range="bytes=10-"), HEAD):
         again = link.open(ticket, conditions)
         assert not again.counted and again.ticket is None
     assert link.downloads == 1
+    # A full GET again, ticket or not, is a new download.
+    assert link.open(ticket, GET).counted
+    assert link.downloads == 2
+    link.refused(ticket, GET)  # and then the limit stops it
 
 
 def test_the_limit_stops_new_clients_not_the_ticket_holder() -> None:

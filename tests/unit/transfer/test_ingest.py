@@ -8,6 +8,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ def test_size_and_sha256_of_a_multi_batch_upload(store: LocalBlobStore) -> None:
         blob = await ingest_chunks(store, chunks, limit=len(data))
         assert blob.size == len(data)
         assert blob.sha256 == hashlib.sha256(data).hexdigest()
+        assert blob.crc32 == zlib.crc32(data)
         assert await read_all(store, blob.key) == data
         assert files_under(store.temp_dir) == []
 
@@ -65,7 +67,7 @@ def test_size_and_sha256_of_a_multi_batch_upload(store: LocalBlobStore) -> None:
 
 def test_an_empty_upload_is_stored(store: LocalBlobStore) -> None:
     blob = asyncio.run(ingest_chunks(store, [], limit=0))
-    assert (blob.size, blob.sha256) == (0, hashlib.sha256(b"").hexdigest())
+    assert (blob.size, blob.sha256, blob.crc32) == (0, hashlib.sha256(b"").hexdigest(), 0)
     assert asyncio.run(read_all(store, blob.key)) == b""
 
 
@@ -83,6 +85,7 @@ def test_any_chunking_and_batch_size_store_the_same_bytes(chunks: list[bytes], f
         async def scenario() -> bytes:
             blob = await ingest_chunks(store, chunks, limit=len(data))
             assert (blob.size, blob.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+            assert blob.crc32 == zlib.crc32(data)
             return await read_all(store, blob.key)
 
         assert asyncio.run(scenario()) == data
