@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from auth_service import pages, routes
+from auth_service import audit, mfa, pages, passkeys, routes, sessions, sso
 from filebay.config import Service, Settings
 from filebay.http.app import build_app
 from filebay.runtime import Runtime
 from filebay.wiring import open_local
 
-ROUTERS = [routes.router, pages.router]
+# One API router and one page router (the all-in-one app orders the services' API routers
+# before their pages): the modules' routes side by side, not nested (each stays an APIRoute
+# that the capability check of ``build_app`` reads).
+api = APIRouter()
+for module in (routes, sso, mfa, passkeys, sessions, audit):
+    api.routes.extend(module.router.routes)
+page_routes = APIRouter(include_in_schema=False)
+for router in (pages.router, audit.pages):
+    page_routes.routes.extend(router.routes)
+ROUTERS = [api, page_routes]
 
 
 async def open_auth(settings: Settings) -> Runtime:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -44,16 +44,40 @@ async def login_page(
     settings: SettingsDep,
     next: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "login.html",
-        {"next_url": safe_next(next, settings), "principal": None},
-    )
+    return templates.TemplateResponse(request, "login.html", login_context(settings, next))
+
+
+def login_context(
+    settings: Settings, next: str | None, *, sso_error: str | None = None
+) -> dict[str, Any]:
+    """What the login page shows: the password form unless FILEBAY_PASSWORD_LOGIN=off, the
+    "Sign in with <name>" button when single sign-on is configured."""
+    sso = bool(settings.oidc_issuer and settings.oidc_client_id)
+    return {
+        "next_url": safe_next(next, settings),
+        "principal": None,
+        "password_login": settings.password_login,
+        "sso_name": settings.oidc_name if sso else None,
+        "sso_error": sso_error,
+    }
 
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_page(request: Request, admin: AdminDep, templates: TemplatesDep) -> HTMLResponse:
     return templates.TemplateResponse(request, "admin.html", {"principal": admin})
+
+
+@router.get("/account/security", response_class=HTMLResponse)
+async def security_page(
+    request: Request,
+    principal: PrincipalDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+    next: Annotated[str | None, Query(max_length=2048)] = None,
+) -> HTMLResponse:
+    """Two-step login on and off; where FILEBAY_REQUIRE_MFA sends those without one."""
+    context = {"principal": principal, "next_url": safe_next(next, settings) if next else ""}
+    return templates.TemplateResponse(request, "account_security.html", context)
 
 
 @router.get("/tokens", response_class=HTMLResponse)

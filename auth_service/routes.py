@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from pydantic import BaseModel, Field
 
+from auth_service.audit import failed_logins_noted, note
+from auth_service.client import client_address, client_info
+from filebay.audit import events
 from filebay.auth.accounts import (
     authenticate_password,
     check_password,
@@ -17,18 +20,23 @@ from filebay.auth.accounts import (
     update_account,
 )
 from filebay.auth.authenticator import CSRF_COOKIE, SESSION_COOKIE
+from filebay.auth.keys import KeyRing
+from filebay.auth.mfa import check_code, has_totp, must_enrol, start_challenge
 from filebay.auth.passwords import hash_password
 from filebay.auth.secrets import new_api_token, secret_hash
-from filebay.catalog.users import UNSET, User
+from filebay.catalog.users import UNSET, Directory, User
 from filebay.config import Settings
+from filebay.errors import MfaRequired, PasswordLoginOff
 from filebay.http.deps import (
     AdminDep,
     CatalogDep,
     DirectoryDep,
+    IdentitiesDep,
     KeyRingDep,
     PrincipalDep,
     SettingsDep,
     StoreDep,
+    TrashDep,
     get_runtime,
 )
 from filebay.http.openapi import AUTHENTICATED, JSON_BODY, errors
@@ -66,17 +74,19 @@ class UserPatch(BaseModel):
     disabled: bool | None = None
 
 
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _public_user(user: User) -> dict[str, Any]:
     data = user.to_json()
     data.pop("sessions_valid_after", None)
     return data
 
 
-def _set_session_cookies(response: Response, settings: Settings, token: str, csrf: str) -> None:
+def refuse_password_login(settings: Settings) -> None:
+    """FILEBAY_PASSWORD_LOGIN=off: passwords are not taken at all (API tokens still are)."""
+    if not settings.password_login:
+        raise PasswordLoginOff()
+
+
+def set_session_cookies(response: Response, settings: Settings, token: str, csrf: str) -> None:
     common: dict[str, Any] = {
         "max_age": settings.session_seconds,
         "path": "/",
@@ -91,45 +101,101 @@ def _set_session_cookies(response: Response, settings: Settings, token: str, csr
 @router.post(
     "/api/auth/token",
     summary="OAuth2 password flow: a bearer JWT",
-    responses=errors(401, *JSON_BODY, 429, 503),
+    responses=errors(401, 403, *JSON_BODY, 429, 503),
 )
 async def token(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1024)],
     directory: DirectoryDep,
+    identities: IdentitiesDep,
     ring: KeyRingDep,
     settings: SettingsDep,
+    totp: Annotated[str | None, Form(max_length=64)] = None,
 ) -> dict[str, Any]:
-    user = await authenticate_password(
-        directory, settings, username, password, _client_address(request)
-    )
+    refuse_password_login(settings)
+    address = client_address(request)
+    async with failed_logins_noted(request, username):
+        user = await authenticate_password(directory, settings, username, password, address)
+        has_second_factor = await has_totp(identities, user.username)
+        if has_second_factor:
+            if not totp:
+                raise MfaRequired()
+            await check_code(identities, directory, settings, user.username, totp, address)
+    await note(request, events.LOGIN_OK, actor=user.username, target="token endpoint")
+    enrol = not has_second_factor and must_enrol(settings, user)
     issued = await start_session(
-        directory, ring, user, settings.access_token_seconds, browser=False
+        directory,
+        ring,
+        user,
+        settings.access_token_seconds,
+        browser=False,
+        enrol_only=enrol,
+        client=client_info(request),
     )
-    return {"access_token": issued.token, "token_type": "bearer", "expires_in": issued.expires_in}
+    answer = {"access_token": issued.token, "token_type": "bearer", "expires_in": issued.expires_in}
+    return {**answer, "mfa_enrol_required": True} if enrol else answer
 
 
 @router.post(
     "/api/auth/login",
     summary="Browser login: sets the session cookie",
-    responses=errors(401, *JSON_BODY, 429, 503),
+    responses=errors(401, 403, *JSON_BODY, 429, 503),
 )
 async def login(
     request: Request,
     body: LoginBody,
     response: Response,
     directory: DirectoryDep,
+    identities: IdentitiesDep,
     ring: KeyRingDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    user = await authenticate_password(
-        directory, settings, body.username, body.password, _client_address(request)
+    refuse_password_login(settings)
+    async with failed_logins_noted(request, body.username):
+        user = await authenticate_password(
+            directory, settings, body.username, body.password, client_address(request)
+        )
+    if await has_totp(identities, user.username):
+        # No session yet: the second step (POST /api/auth/login/mfa) makes it.
+        return {
+            "mfa_required": True,
+            "mfa_token": await start_challenge(identities, user, browser=True),
+        }
+    return await browser_login(
+        request, response, directory, ring, settings, user, second_factor=False, how="password"
     )
-    issued = await start_session(directory, ring, user, settings.session_seconds, browser=True)
+
+
+async def browser_login(
+    request: Request,
+    response: Response,
+    directory: Directory,
+    ring: KeyRing,
+    settings: Settings,
+    user: User,
+    *,
+    second_factor: bool,
+    how: str,
+) -> dict[str, Any]:
+    """A browser session for ``user`` (one that may only set up a second factor when
+    FILEBAY_REQUIRE_MFA wants one and they have none), logged in the audit log as a login
+    by ``how``: the cookies and the answer."""
+    enrol = not second_factor and must_enrol(settings, user)
+    issued = await start_session(
+        directory,
+        ring,
+        user,
+        settings.session_seconds,
+        browser=True,
+        enrol_only=enrol,
+        client=client_info(request),
+    )
     assert issued.csrf is not None
-    _set_session_cookies(response, settings, issued.token, issued.csrf)
-    return {"username": user.username, "role": user.role, "csrf_token": issued.csrf}
+    await note(request, events.LOGIN_OK, actor=user.username, target=how)
+    set_session_cookies(response, settings, issued.token, issued.csrf)
+    answer = {"username": user.username, "role": user.role, "csrf_token": issued.csrf}
+    return {**answer, "mfa_enrol_required": True} if enrol else answer
 
 
 @router.post(
@@ -145,6 +211,7 @@ async def logout(
     if principal.session_id is not None:
         await directory.delete_session(secret_hash(principal.session_id))
         get_runtime(request).authenticator.forget(f"s:{principal.username}:")
+    await note(request, events.LOGOUT, actor=principal.username)
     response = Response(status_code=204)
     for name in (SESSION_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/", secure=settings.cookie_secure, samesite="lax")
@@ -152,13 +219,15 @@ async def logout(
 
 
 @router.get("/api/me", summary="Who am I", responses=errors(*AUTHENTICATED))
-async def me(principal: PrincipalDep, catalog: CatalogDep) -> dict[str, Any]:
+async def me(principal: PrincipalDep, catalog: CatalogDep, trash: TrashDep) -> dict[str, Any]:
     return {
         "username": principal.username,
         "role": "admin" if principal.is_admin else "user",
         "quota_bytes": principal.quota_bytes,
         "quota_files": principal.quota_files,
         "used_bytes": await catalog.usage(principal.username),
+        # Part of used_bytes: the trash counts against the quota until purged.
+        "trash_bytes": await trash.trash_bytes(principal.username),
         "via": principal.via,
     }
 
@@ -175,10 +244,12 @@ async def jwks(ring: KeyRingDep) -> dict[str, Any]:
     responses=errors(*AUTHENTICATED, *JSON_BODY),
 )
 async def create_token(
-    body: TokenBody, principal: PrincipalDep, directory: DirectoryDep
+    request: Request, body: TokenBody, principal: PrincipalDep, directory: DirectoryDep
 ) -> dict[str, Any]:
     secret = new_api_token()
     created = await directory.create_api_token(principal.username, body.name, secret_hash(secret))
+    target = f"{created.id} {created.name}"  # its id and name: never the secret
+    await note(request, events.TOKEN_CREATED, actor=principal.username, target=target)
     return {**created.to_json(), "token": secret}
 
 
@@ -204,6 +275,7 @@ async def delete_token(
 ) -> Response:
     await directory.delete_api_token(token_id, principal.username)
     get_runtime(request).authenticator.forget("t:")
+    await note(request, events.TOKEN_REVOKED, actor=principal.username, target=token_id)
     return Response(status_code=204)
 
 
@@ -214,7 +286,7 @@ async def delete_token(
     responses=errors(*AUTHENTICATED, 409, *JSON_BODY),
 )
 async def create_user(
-    body: NewUserBody, _admin: AdminDep, directory: DirectoryDep
+    request: Request, body: NewUserBody, admin: AdminDep, directory: DirectoryDep
 ) -> dict[str, Any]:
     user = await directory.create_user(
         check_username(body.username),
@@ -224,6 +296,7 @@ async def create_user(
         disabled=body.disabled,
         quota_files=body.quota_files,
     )
+    await note(request, events.USER_CREATED, actor=admin.username, target=user.username)
     return _public_user(user)
 
 
@@ -241,7 +314,7 @@ async def patch_user(
     request: Request,
     username: str,
     body: UserPatch,
-    _admin: AdminDep,
+    admin: AdminDep,
     directory: DirectoryDep,
 ) -> dict[str, Any]:
     given = body.model_fields_set
@@ -255,6 +328,12 @@ async def patch_user(
         disabled=body.disabled,
     )
     get_runtime(request).authenticator.forget()
+    if body.password is not None:
+        await note(request, events.PASSWORD_CHANGED, actor=admin.username, target=username)
+    changed = sorted(given - {"password"})
+    if changed:  # what changed, not to what (a role, a quota: no secret, but kept short)
+        target = f"{username}: {', '.join(changed)}"
+        await note(request, events.USER_CHANGED, actor=admin.username, target=target)
     return _public_user(user)
 
 
@@ -279,10 +358,12 @@ async def list_user_tokens(
     responses=errors(*AUTHENTICATED, 404),
 )
 async def delete_user_token(
-    request: Request, username: str, token_id: str, _admin: AdminDep, directory: DirectoryDep
+    request: Request, username: str, token_id: str, admin: AdminDep, directory: DirectoryDep
 ) -> Response:
     await directory.delete_api_token(token_id, username)
     get_runtime(request).authenticator.forget("t:")
+    target = f"{username}: {token_id}"
+    await note(request, events.TOKEN_REVOKED, actor=admin.username, target=target)
     return Response(status_code=204)
 
 
@@ -292,11 +373,13 @@ async def delete_user_token(
     responses=errors(*AUTHENTICATED, 404),
 )
 async def delete_user_tokens(
-    request: Request, username: str, _admin: AdminDep, directory: DirectoryDep
+    request: Request, username: str, admin: AdminDep, directory: DirectoryDep
 ) -> dict[str, int]:
     await directory.get_user(username)
     revoked = await directory.delete_api_tokens(username)
     get_runtime(request).authenticator.forget("t:")
+    target = f"{username}: all ({revoked})"
+    await note(request, events.TOKEN_REVOKED, actor=admin.username, target=target)
     return {"revoked": revoked}
 
 
@@ -310,11 +393,12 @@ async def delete_user_tokens(
 async def delete_user(
     request: Request,
     username: str,
-    _admin: AdminDep,
+    admin: AdminDep,
     directory: DirectoryDep,
     catalog: CatalogDep,
     store: StoreDep,
 ) -> Response:
     await delete_account(directory, catalog, store, username)
     get_runtime(request).authenticator.forget()
+    await note(request, events.USER_DELETED, actor=admin.username, target=username)
     return Response(status_code=204)

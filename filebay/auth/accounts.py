@@ -21,7 +21,8 @@ from filebay.auth.secrets import new_session_id, secret_hash
 from filebay.catalog.files import Catalog, ListQuery
 from filebay.catalog.users import ROLES, UNSET, Directory, User
 from filebay.config import Settings
-from filebay.errors import BadRequest, NotFound, TooManyAttempts, Unauthorized
+from filebay.errors import BadRequest, LoginRefused, NotFound, TooManyAttempts
+from filebay.previews.thumbnails import remove_thumbnails
 from filebay.storage.base import BlobStore, Staging
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -86,11 +87,25 @@ async def authenticate_password(
         ok = await verify_password(stored, password[:MAX_PASSWORD_LENGTH], admission=admission)
         user = await directory.get_user(username) if ok else None
         if user is None or user.disabled:
-            raise Unauthorized("wrong username or password")  # counted already
+            raise LoginRefused(_why(stored, user))  # counted already
         # The user's own counters start again; the address keeps its other failures (it
         # may be guessing at others).
         await directory.release_login_attempt([addr], [pair, user_key])
     return user
+
+
+def _why(stored_hash: str | None, user: User | None) -> str:
+    if user is not None:
+        return "disabled"
+    return "unknown_user" if stored_hash is None else "wrong_password"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a session was started from (shown in the account's sessions list)."""
+
+    address: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +117,30 @@ class IssuedSession:
 
 
 async def start_session(
-    directory: Directory, ring: KeyRing, user: User, ttl: int, *, browser: bool
+    directory: Directory,
+    ring: KeyRing,
+    user: User,
+    ttl: int,
+    *,
+    browser: bool,
+    enrol_only: bool = False,
+    client: ClientInfo | None = None,
 ) -> IssuedSession:
-    """A session row (so it can be revoked) and the JWT that names it."""
+    """A session row (so it can be revoked, and listed with the ``client`` that started
+    it) and the JWT that names it (``enrol_only``: one that may only set up a second
+    factor)."""
     session_id = new_session_id()
     csrf = secrets.token_urlsafe(24) if browser else None
     expires = datetime.now(UTC) + timedelta(seconds=ttl)
-    await directory.create_session(user.username, secret_hash(session_id), expires)
-    token = issue_jwt(ring, user.username, session_id, ttl, csrf)
+    client = client or ClientInfo()
+    await directory.create_session(
+        user.username,
+        secret_hash(session_id),
+        expires,
+        user_agent=client.user_agent,
+        address=client.address,
+    )
+    token = issue_jwt(ring, user.username, session_id, ttl, csrf, enrol_only=enrol_only)
     return IssuedSession(token, session_id, csrf, ttl)
 
 
@@ -145,7 +176,8 @@ async def delete_account(
     await directory.update_user(username, disabled=True)
     deleted = 0
     while True:
-        page = await catalog.list(username, ListQuery(limit=500))
+        # Trashed files too: deleting a user deletes everything of theirs.
+        page = await catalog.list(username, ListQuery(limit=500, include_trash=True))
         if not page.items:
             break
         for record in page.items:
@@ -154,6 +186,7 @@ async def delete_account(
             except NotFound:
                 continue
             await store.delete(record.blob_key)
+            await remove_thumbnails(store, record.blob_key)
             deleted += 1
     for upload_id in await directory.delete_user(username):
         # The rows are gone already; a crash here leaves staged bytes without a session,

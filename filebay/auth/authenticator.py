@@ -95,12 +95,13 @@ class Authenticator:
             if looks_like_api_token(value):
                 return Principal.of(await self._token_user(value), "api_token")
             claims = await verify_jwt(value, self._keys)
-            return Principal.of(await self._session_user(claims), "jwt", claims.session_id)
+            user = await self._session_user(claims)
+            return Principal.of(user, "jwt", claims.session_id, enrol_only=claims.enrol_only)
         if creds.session_cookie:
             claims = await verify_jwt(creds.session_cookie, self._keys)
             user = await self._session_user(claims)
             # A cookie rides along on cross-site requests; the CSRF token does not.
             if creds.method not in SAFE_METHODS and not _csrf_matches(claims, creds):
                 raise CsrfFailed()
-            return Principal.of(user, "session", claims.session_id)
+            return Principal.of(user, "session", claims.session_id, enrol_only=claims.enrol_only)
         raise Unauthorized()

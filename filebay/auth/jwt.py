@@ -20,6 +20,8 @@ ISSUER = "filebay"
 AUDIENCE = "filebay"
 ALGORITHMS = ["EdDSA"]  # a fixed list: "none" and HMAC-with-the-public-key never verify
 LEEWAY_SECONDS = 5
+#: Marks a session that may only set up a second factor (FILEBAY_REQUIRE_MFA).
+ENROL_CLAIM = "mfa_enrol"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +30,19 @@ class Claims:
     session_id: str
     csrf: str | None
     expires_at: int
+    #: A session that may only set up a second factor (FILEBAY_REQUIRE_MFA).
+    enrol_only: bool = False
 
 
-def issue_jwt(ring: KeyRing, username: str, session_id: str, ttl: int, csrf: str | None) -> str:
+def issue_jwt(
+    ring: KeyRing,
+    username: str,
+    session_id: str,
+    ttl: int,
+    csrf: str | None,
+    *,
+    enrol_only: bool = False,
+) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": ISSUER,
@@ -43,6 +55,8 @@ def issue_jwt(ring: KeyRing, username: str, session_id: str, ttl: int, csrf: str
     }
     if csrf is not None:
         claims["csrf"] = csrf
+    if enrol_only:
+        claims[ENROL_CLAIM] = True
     return jwt.encode(
         claims, ring.signing.private, algorithm="EdDSA", headers={"kid": ring.signing.kid}
     )
@@ -132,5 +146,9 @@ async def verify_jwt(token: str, keys: KeySource) -> Claims:
         raise Unauthorized("invalid token")
     csrf = claims.get("csrf")
     return Claims(
-        claims["sub"], claims["sid"], csrf if isinstance(csrf, str) else None, claims["exp"]
+        claims["sub"],
+        claims["sid"],
+        csrf if isinstance(csrf, str) else None,
+        claims["exp"],
+        enrol_only=claims.get(ENROL_CLAIM) is True,
     )

@@ -19,6 +19,8 @@ class Principal:
     via: str = "single_user"
     session_id: str | None = None
     quota_files: int | None = None
+    #: Signed in, but may only set up a second factor first (FILEBAY_REQUIRE_MFA).
+    enrol_only: bool = False
 
     @property
     def quota(self) -> Quota | None:
@@ -31,9 +33,17 @@ class Principal:
         return None if self.is_admin else self.username
 
     @classmethod
-    def of(cls, user: User, via: str, session_id: str | None = None) -> Principal:
+    def of(
+        cls, user: User, via: str, session_id: str | None = None, *, enrol_only: bool = False
+    ) -> Principal:
         return cls(
-            user.username, user.is_admin, user.quota_bytes, via, session_id, user.quota_files
+            user.username,
+            user.is_admin,
+            user.quota_bytes,
+            via,
+            session_id,
+            user.quota_files,
+            enrol_only,
         )
 
 

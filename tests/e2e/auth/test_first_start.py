@@ -70,6 +70,10 @@ def test_without_admin_password_a_random_one_is_printed_once(
         again = proc.log_path.read_text(errors="replace")
         assert len(PRINTED.findall(again)) == 1, "the password was printed a second time"
         assert "created user" not in again[len(login_log) :]
+        # …and says so, rather than leave a password that does not work unexplained.
+        assert "FILEBAY_ADMIN_PASSWORD is ignored" in again[len(login_log) :]
+        assert "filebay user passwd admin" in again[len(login_log) :]
+        assert ADMIN_PASSWORD not in again
         assert _token_status(portal, password) == 200
         assert _token_status(portal, ADMIN_PASSWORD) == 401
         assert not portal.crashes_since({}), portal.crashes_since({})

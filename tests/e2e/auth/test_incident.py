@@ -39,6 +39,16 @@ def _tus_url(portal: Portal, response: httpx.Response) -> str:
     return location if location.startswith("http") else f"{portal.upload}{location}"
 
 
+def _tus_patch(portal: Portal, token: str, url: str, offset: int, data: bytes) -> httpx.Response:
+    headers = {
+        **TUS,
+        **bearer(token),
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream",
+    }
+    return portal.http.patch(url, content=data, headers=headers)
+
+
 def _me(portal: Portal, token: str) -> Any:
     return lambda: portal.http.get(f"{portal.auth}/api/me", headers=bearer(token))
 
@@ -182,16 +192,7 @@ def test_a_deleted_users_unfinished_upload_dies_with_the_account(portal: Portal)
     portal.add_user(username, quota_bytes=1000)
     old = portal.login(username)
     url = _tus_url(portal, _tus_create(portal, old, 900))
-    patch = portal.http.patch(
-        url,
-        content=b"o" * 400,
-        headers={
-            **TUS,
-            **bearer(old),
-            "Upload-Offset": "0",
-            "Content-Type": "application/offset+octet-stream",
-        },
-    )
+    patch = _tus_patch(portal, old, url, 0, b"o" * 400)
     assert patch.status_code == 204, patch.text
     upload_id = url.rstrip("/").rsplit("/", 1)[-1]
     staged = portal.data_dir / "staging" / upload_id
@@ -203,16 +204,7 @@ def test_a_deleted_users_unfinished_upload_dies_with_the_account(portal: Portal)
     new = portal.login(username)
     head = portal.http.head(url, headers={**TUS, **bearer(new)})
     assert head.status_code == 404, head.status_code
-    finish = portal.http.patch(
-        url,
-        content=b"n" * 500,
-        headers={
-            **TUS,
-            **bearer(new),
-            "Upload-Offset": "400",
-            "Content-Type": "application/offset+octet-stream",
-        },
-    )
+    finish = _tus_patch(portal, new, url, 400, b"n" * 500)
     assert finish.status_code == 404, finish.text
     upload_id = url.rstrip("/").rsplit("/", 1)[-1]
     content = portal.http.get(
@@ -276,16 +268,7 @@ def test_the_file_count_quota_holds_on_every_path(portal: Portal) -> None:
     _refused(_multipart(portal, token, "d.txt", b"d"))
     _refused(_tus_create(portal, token, 1))
     # Finishing the parked upload is not a fourth file.
-    done = portal.http.patch(
-        url,
-        content=b"ccccc",
-        headers={
-            **TUS,
-            **bearer(token),
-            "Upload-Offset": "0",
-            "Content-Type": "application/offset+octet-stream",
-        },
-    )
+    done = _tus_patch(portal, token, url, 0, b"ccccc")
     assert done.status_code == 204, done.text
     assert _names(portal, token) == ["a.txt", "b.txt", "park.bin"]
     # Bad values are refused; null lifts the limit.
