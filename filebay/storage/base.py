@@ -139,5 +139,15 @@ class Staging(Protocol):
     def iter_staged(self) -> AsyncIterator[BlobStat]: ...
 
 
+@runtime_checkable
+class ReadableStaging(Protocol):
+    """Optional power: staged bytes can be read back, so a tus upload continued in a process
+    that did not see its earlier bytes hashes them then, once (S3 cannot: the parts of an
+    unfinished multipart upload are not readable, and its blob is read once published)."""
+
+    def read_staged(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Yield staged bytes ``start`` to ``end`` (exclusive); ``BlobNotFound`` when absent."""
+
+
 class StagingStore(BlobStore, Staging, Protocol):
     """A blob store that also stages resumable uploads (what tus needs)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from filebay.errors import BlobNotFound, StorageFull, StorageUnavailable
 from filebay.ids import is_valid_id, new_id
 from filebay.storage.base import BlobStat
+from filebay.storage.keys import is_blob_key
 from filebay.storage.writeback import KICK_BYTES, start_writeback
 
 READ_CHUNK = 1024 * 1024
@@ -99,7 +100,7 @@ def _scan_flat(folder: Path) -> list[BlobStat]:
     it is listed is skipped."""
     found = []
     for entry in os.scandir(folder):
-        if is_valid_id(entry.name):
+        if is_blob_key(entry.name):
             try:
                 found.append(_stat(entry.name, Path(entry.path)))
             except FileNotFoundError:
@@ -269,6 +270,12 @@ class LocalBlobStore:
         except OSError as exc:
             raise _translate(exc) from exc
 
+    async def read_staged(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        async for chunk in self._read_path(self._staged_path(key), start, end):
+            yield chunk
+
     async def publish_staged(self, key: str) -> None:
         staged, final = self._staged_path(key), self.path_for(key)
 
@@ -298,7 +305,7 @@ class LocalBlobStore:
 
     def path_for(self, key: str) -> Path:
         # Keys are generated hex ids; anything else is a programming error, not user input.
-        if not is_valid_id(key):
+        if not is_blob_key(key):
             raise BlobNotFound()
         return self.blob_dir / key[:2] / key[2:4] / key
 
@@ -364,7 +371,7 @@ class LocalBlobStore:
             found = []
             for dirpath, _dirs, files in os.walk(self.blob_dir):
                 for name in files:
-                    if is_valid_id(name):
+                    if is_blob_key(name):
                         try:
                             found.append(_stat(name, Path(dirpath) / name))
                         except FileNotFoundError:
@@ -432,7 +439,7 @@ class LocalBlobStore:
             raise _translate(exc) from exc
 
     def _quarantined_path(self, key: str) -> Path:
-        if not is_valid_id(key):
+        if not is_blob_key(key):
             raise BlobNotFound()
         return self.quarantine_dir / key
 

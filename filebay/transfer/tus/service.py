@@ -1,8 +1,12 @@
 """tus uploads: sessions in the catalog, partial bytes in the blob store's staging area.
 
-Nothing about an upload lives in process memory between requests, so another replica (or
+Nothing about an upload needs process memory between requests, so another replica (or
 this one after a restart) continues it. An offset is written to the catalog only after the
 bytes before it were fsynced: the advertised offset never runs ahead of durable data.
+
+The SHA-256 and CRC-32 are computed as the bytes come in and kept in this process between
+PATCHes (``digests``), so finishing reads nothing back; a PATCH landing in a process without
+them hashes the bytes before it once (see ``TusService._digest_at``).
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from filebay.catalog.files import Catalog, FileRecord, NewFile
+from filebay.catalog.files import Catalog, FileRecord, NewFile, OnConflict
+from filebay.catalog.folders import ROOT_WORD, folder_id_of
 from filebay.catalog.quota import Quota
 from filebay.catalog.uploads import UploadSession, UploadSessions
 from filebay.errors import (
+    BadRequest,
     BlobNotFound,
     ChecksumMismatch,
     ClientGone,
@@ -38,7 +44,16 @@ from filebay.errors import (
 )
 from filebay.ids import new_id
 from filebay.names import clean_name, guess_content_type
-from filebay.storage.base import BlobStore, StagedWriter, Staging, StagingStore
+from filebay.storage.base import (
+    BlobStore,
+    ReadableStaging,
+    StagedWriter,
+    Staging,
+    StagingStore,
+)
+from filebay.transfer.removal import remove_blobs
+from filebay.transfer.tus.digests import PROCESS_DIGESTS, Digest, Digests, hash_into
+from filebay.transfer.tus.headers import metadata_text, parse_metadata
 
 log = logging.getLogger("filebay.transfer.tus")
 
@@ -67,6 +82,7 @@ class TusService:
         *,
         max_size: int,
         expiry_seconds: int,
+        digests: Digests = PROCESS_DIGESTS,
     ) -> None:
         if not isinstance(store, Staging):
             raise TypeError("this blob store cannot stage resumable uploads")
@@ -75,6 +91,7 @@ class TusService:
         self._uploads = uploads
         self.max_size = max_size
         self._expiry = timedelta(seconds=expiry_seconds)
+        self._digests = digests
 
     def _expires(self) -> datetime:
         return datetime.now(UTC) + self._expiry
@@ -90,6 +107,9 @@ class TusService:
     ) -> UploadSession:
         if length > self.max_size:
             raise TooLarge()
+        # The folder must exist (or be made) before any byte is accepted: an unknown
+        # folder_id is a 404 now, not when the last byte arrives.
+        await self._folder_of(owner, metadata_header)
         clean = clean_name(name)
         now = datetime.now(UTC)
         session = UploadSession(
@@ -139,7 +159,8 @@ class TusService:
                 record = await self._catalog.get(upload_id, scope)
                 return Progress(record.size, record.size, None, record), ""
             try:
-                record = await self._finish(session, quota, token)
+                digest = await self._digest_at(session, token)
+                record = await self._finish(session, quota, token, digest)
             finally:
                 with contextlib.suppress(Exception):
                     await self._uploads.unlock_upload(upload_id, token)
@@ -169,15 +190,18 @@ class TusService:
                 raise OffsetMismatch()
             if declared is not None and offset + declared > session.length:
                 raise TooLarge("the body goes past Upload-Length")
-            size = await self._write(session, token, checksum, body)
+            digest = await self._digest_at(session, token)
+            size = await self._write(session, token, checksum, body, digest)
             expires = self._expires()
             # A PATCH that does not finish the upload gives the lease up with its progress.
             release = size != session.length
             await self._uploads.advance_upload(upload_id, token, size, expires, release=release)
             released = release
             if size == session.length:
-                record = await self._finish(replace(session, offset=size), quota, token)
+                finished = replace(session, offset=size)
+                record = await self._finish(finished, quota, token, digest)
                 return Progress(size, session.length, None, record)
+            self._keep(upload_id, digest, size)
             return Progress(size, session.length, expires)
         except Gone:
             await self.terminate(upload_id, owner)
@@ -193,9 +217,13 @@ class TusService:
         token: str,
         checksum: tuple[str, bytes] | None,
         body: AsyncIterator[bytes],
+        digest: Digest | None,
     ) -> int:
+        """Append the body; ``digest`` (the hashes of the bytes before it, if known) goes on
+        with it. On failure the digest is put back as it was, for the bytes are too."""
         writer = await self._store.append_staged(session.id, session.offset)
         hasher = hashlib.new(checksum[0]) if checksum else None
+        before = digest.copy() if digest is not None else None
         room = session.length - session.offset
         received = 0
         batch = bytearray()
@@ -213,10 +241,10 @@ class TusService:
                         renewed = time.monotonic()
                     batch += chunk
                     if len(batch) >= BATCH_BYTES:
-                        await self._flush(writer, hasher, batch)
+                        await self._flush(writer, batch, hasher, digest)
                         batch = bytearray()
                 if batch:
-                    await self._flush(writer, hasher, batch)
+                    await self._flush(writer, batch, hasher, digest)
                 if checksum is not None:
                     assert hasher is not None
                     if not hmac.compare_digest(hasher.digest(), checksum[1]):
@@ -224,7 +252,10 @@ class TusService:
                 return await writer.sync()
             except (ClientGone, RequestTimeout):
                 # Gone, or cut off for stalling: the same to tus, which resumes from here.
-                await self._keep_what_arrived(session, token, writer, batch, checksum is not None)
+                kept = await self._keep_what_arrived(
+                    session, token, writer, batch, checksum is not None, digest
+                )
+                self._keep(session.id, digest if kept else before, kept or session.offset)
                 raise
             except (
                 TooLarge,
@@ -237,17 +268,27 @@ class TusService:
                 # Nothing past the recorded offset is kept; a full disk above all, whose
                 # bytes would keep it full (and a catalog on it) until the upload expired.
                 await writer.truncate(session.offset)
+                self._keep(session.id, before, session.offset)
                 raise
         finally:
             await writer.close()
 
     @staticmethod
-    async def _flush(writer: StagedWriter, hasher: Any, batch: bytearray) -> None:
-        if hasher is None:
+    async def _flush(
+        writer: StagedWriter, batch: bytearray, hasher: Any, digest: Digest | None
+    ) -> None:
+        if hasher is None and digest is None:
             await writer.write(batch)
             return
-        # The chunk checksum and the write run in two threads at once.
-        hashed = asyncio.ensure_future(asyncio.to_thread(hasher.update, batch))
+
+        def hash_batch() -> None:
+            if hasher is not None:
+                hasher.update(batch)
+            if digest is not None:
+                digest.update(batch)
+
+        # The hashes and the write run in two threads at once.
+        hashed = asyncio.ensure_future(asyncio.to_thread(hash_batch))
         try:
             await writer.write(batch)
         finally:
@@ -260,32 +301,71 @@ class TusService:
         writer: StagedWriter,
         batch: bytearray,
         checksummed: bool,
-    ) -> None:
+        digest: Digest | None,
+    ) -> int | None:
         """The client went away: keep the bytes that arrived (tus resumes from there), unless
-        the chunk carried a checksum that can no longer be checked."""
+        the chunk carried a checksum that can no longer be checked. The offset recorded, or
+        None when it stayed where it was."""
         try:
             # Only while this request still holds the upload: a silent client's request may
             # have lost it to the client's next one, whose bytes must not be touched.
             await self._uploads.renew_lock(session.id, token, LEASE_SECONDS)
             if checksummed:
                 await writer.truncate(session.offset)
-                return
+                return None
             if batch:
                 await writer.write(batch)
+                if digest is not None:
+                    await asyncio.to_thread(digest.update, batch)
             size = await writer.sync()
             await self._uploads.advance_upload(session.id, token, size, self._expires())
+            return size
         except Exception:  # best effort: the offset stays where it was, which is safe
             log.warning("could not keep the partial chunk of upload %s", session.id)
+            return None
 
-    async def _finish(self, session: UploadSession, quota: Quota | None, token: str) -> FileRecord:
-        """Publish, hash and record a complete upload (idempotent after a crash), holding the
-        upload's lease ``token`` all along: hashing a large file outlasts a lease."""
-        heartbeat = asyncio.create_task(self._renew_every(session.id, token))
+    def _keep(self, upload_id: str, digest: Digest | None, offset: int) -> None:
+        """Hold the hashes of the first ``offset`` bytes (recorded) for the next PATCH."""
+        if digest is not None and digest.offset == offset:
+            self._digests.keep(upload_id, digest)
+
+    async def _digest_at(self, session: UploadSession, token: str) -> Digest | None:
+        """The hashes of the upload's first ``session.offset`` bytes: this process's own, with
+        the bytes another process (or this one before a restart) wrote since read from the
+        staging area, once. None when those cannot be read (S3: the parts of an unfinished
+        multipart upload are not readable; the finish reads the blob once instead)."""
+        digest = self._digests.take(session.id, session.offset) or Digest()
+        if digest.offset == session.offset:
+            return digest
+        if not isinstance(self._store, ReadableStaging):
+            return None
+        unseen = self._store.read_staged(session.id, digest.offset, session.offset)
         try:
-            return await self._publish_and_record(session, quota)
+            async with self._holding(session.id, token):
+                await hash_into(digest, unseen)
+        except BlobNotFound:  # published already (a crash before the record): read it then
+            return None
+        return digest if digest.offset == session.offset else None
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, upload_id: str, token: str) -> AsyncIterator[None]:
+        """Renew the upload's lease while the body runs: reading back or publishing a large
+        file (S3 completes a multipart upload of many parts slowly) outlasts a lease."""
+        heartbeat = asyncio.create_task(self._renew_every(upload_id, token))
+        try:
+            yield
         finally:
             heartbeat.cancel()
             await asyncio.wait([heartbeat])
+
+    async def _finish(
+        self, session: UploadSession, quota: Quota | None, token: str, digest: Digest | None
+    ) -> FileRecord:
+        """Publish and record a complete upload (idempotent after a crash), holding the
+        upload's lease ``token`` all along."""
+        self._digests.drop(session.id)
+        async with self._holding(session.id, token):
+            return await self._publish_and_record(session, quota, digest)
 
     async def _renew_every(self, upload_id: str, token: str) -> None:
         try:
@@ -295,9 +375,12 @@ class TusService:
         except FilebayError as exc:  # the session is gone, or the catalog is down: go on
             log.debug("lease of upload %s not renewed: %s", upload_id, exc)
 
-    async def _publish_and_record(self, session: UploadSession, quota: Quota | None) -> FileRecord:
-        """The staged bytes are published first and hashed from the blob: every backend can
-        read a blob back, while an S3 multipart upload cannot be read before it is completed."""
+    async def _publish_and_record(
+        self, session: UploadSession, quota: Quota | None, digest: Digest | None
+    ) -> FileRecord:
+        """Publish the staged bytes, then record them with the hashes computed on the way in;
+        without those (``digest`` None: S3 staging continued by another process) the blob is
+        read back once, for an S3 multipart upload cannot be read before it is completed."""
         try:
             await self._store.publish_staged(session.id)
         except BlobNotFound:
@@ -306,15 +389,22 @@ class TusService:
                 existing = await self._catalog.get(session.id, session.owner)
                 await self._uploads.delete_upload(session.id, None)
                 return existing
-        digest = await _sha256(self._store.read(session.id))
+        if digest is None or digest.offset != session.length:
+            digest = Digest()
+            await hash_into(digest, self._store.read(session.id))
+        # Again at the end: the folders are made again if they went meanwhile.
+        folder_id = await self._folder_of(session.owner, session.metadata_header)
         new = NewFile(
             id=session.id,
             owner=session.owner,
             name=session.name,
             size=session.length,
             content_type=session.content_type,
-            sha256=digest,
+            sha256=digest.hexdigest(),
+            crc32=digest.crc32,
             blob_key=session.id,
+            folder_id=folder_id,
+            on_conflict=placement(session.metadata_header).on_conflict,
         )
         try:
             record = await self._catalog.add(new, quota)
@@ -323,12 +413,19 @@ class TusService:
             await self._uploads.delete_upload(session.id, None)
             raise
         await self._uploads.delete_upload(session.id, None)
+        if record.replaced_blob_key:
+            await remove_blobs(self._store, [record.replaced_blob_key])
         return record
+
+    async def _folder_of(self, owner: str, metadata_header: str) -> str:
+        where = placement(metadata_header)
+        return await self._catalog.ensure_folders(owner, where.folder_id, where.folders)
 
     async def terminate(self, upload_id: str, scope: str | None) -> None:
         """Drop an unfinished upload: the session, then its staged bytes."""
         session = await self._uploads.get_upload(upload_id, scope)
         await self._uploads.delete_upload(session.id, scope)
+        self._digests.drop(session.id)
         await self._store.delete_staged(session.id)
 
     async def discard(self, upload_id: str, owner: str) -> None:
@@ -338,8 +435,25 @@ class TusService:
             await asyncio.shield(self.terminate(upload_id, owner))
 
 
-async def _sha256(chunks: AsyncIterator[bytes]) -> str:
-    digest = hashlib.sha256()
-    async for chunk in chunks:
-        await asyncio.to_thread(digest.update, chunk)
-    return digest.hexdigest()
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a tus upload's file goes, from its ``Upload-Metadata``: ``folder_id`` (or the
+    root), the folders of ``relativePath`` (Uppy's key: ``photos/2026/a.jpg``) below it,
+    and ``on_conflict``."""
+
+    folder_id: str
+    folders: list[str]
+    on_conflict: OnConflict
+
+
+def placement(metadata_header: str) -> Placement:
+    metadata = parse_metadata(metadata_header)
+    folder_id = folder_id_of(metadata_text(metadata, "folder_id") or ROOT_WORD)
+    relative = metadata_text(metadata, "relativePath") or ""
+    # "." and ".." name no folder: a path never climbs; it is cleaned, as PUT's is.
+    segments = [s for s in relative.replace("\\", "/").split("/") if s not in ("", ".", "..")]
+    folders = [clean_name(s) for s in segments[:-1]]
+    conflict = metadata_text(metadata, "on_conflict") or OnConflict.rename.value
+    if conflict not in OnConflict.__members__:
+        raise BadRequest("on_conflict must be rename, replace or fail")
+    return Placement(folder_id, folders, OnConflict(conflict))

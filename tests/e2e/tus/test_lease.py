@@ -134,17 +134,18 @@ async def _finish_slowly(tmp_path: Path) -> tuple[list[object], int]:
 def test_the_last_patch_holds_the_upload_while_it_finishes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Hashing a large file takes longer than a lease: the finishing PATCH keeps renewing
-    it, so a retried PATCH or a HEAD meanwhile does not record the file a second time."""
+    """Publishing can take longer than a lease (S3 completes a multipart upload of many
+    parts slowly): the finishing PATCH keeps renewing it, so a retried PATCH or a HEAD
+    meanwhile does not record the file a second time."""
     monkeypatch.setattr(service, "LEASE_SECONDS", 1)
     monkeypatch.setattr(service, "RENEW_EVERY", 0.2)
-    slow_sha256 = service._sha256
+    publish = LocalBlobStore.publish_staged
 
-    async def slowly(chunks: AsyncIterator[bytes]) -> str:
+    async def slowly(store: LocalBlobStore, key: str) -> None:
         await asyncio.sleep(3)
-        return await slow_sha256(chunks)
+        await publish(store, key)
 
-    monkeypatch.setattr(service, "_sha256", slowly)
+    monkeypatch.setattr(LocalBlobStore, "publish_staged", slowly)
     (retried, head, last), files = asyncio.run(_finish_slowly(tmp_path))
     assert isinstance(retried, UploadLocked)
     assert isinstance(head, tuple)
