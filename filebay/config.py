@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,6 +102,39 @@ class Settings(BaseSettings):
         description="Password checks queued or running for one client address; past it 429.",
     )
     cookie_secure: bool = Field(False, description="Send cookies only over HTTPS.")
+    public_url: str | None = Field(
+        None,
+        description="The address people reach filebay at (https://files.example.com): the "
+        "base of the OIDC redirect URI when FILEBAY_AUTH_URL is unset.",
+    )
+    password_login: bool = Field(
+        True, description="'off' hides and refuses password logins (API tokens still work)."
+    )
+    oidc_issuer: str | None = Field(
+        None, description="OpenID Provider's issuer URL; set it to turn single sign-on on."
+    )
+    oidc_client_id: str | None = Field(None, description="filebay's client id at the provider.")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="filebay's client secret at the provider (none: a public client)."
+    )
+    oidc_name: str = Field("SSO", description="The provider's name on the login button.")
+    oidc_scopes: str = Field("openid profile email", description="Scopes asked for.")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="The claim that names a new user."
+    )
+    audit_days: int = Field(
+        365, ge=1, description="Days the audit log keeps an event (the sweeper deletes older)."
+    )
+    require_mfa: Literal["off", "admins", "all"] = Field(
+        "off",
+        description="Who must set up two-step login (TOTP) before anything else: off, "
+        "admins or all (password logins; single sign-on leaves MFA to the provider).",
+    )
+    oidc_admin_groups: str | None = Field(
+        None,
+        description="Comma list: members of these groups (claim 'groups') are admins, the "
+        "others users, decided again at each login. Unset: roles are managed in filebay.",
+    )
     i_know_this_is_public: bool = Field(
         False, description="Allow FILEBAY_AUTH=off on a non-loopback address."
     )
@@ -131,6 +164,13 @@ class Settings(BaseSettings):
     tus_expiry_seconds: int = Field(
         24 * 3600,
         description="An unfinished resumable upload expires this long after its last write.",
+    )
+    trash_days: int = Field(
+        30,
+        ge=0,
+        le=36500,
+        description="Deleted files and folders stay in the trash this many days (0: deleted "
+        "at once, no trash).",
     )
     sweep_seconds: int = Field(
         300, description="How often the metadata service sweeps expired uploads and links."
@@ -178,6 +218,23 @@ class Settings(BaseSettings):
     catalog_timeout: float = Field(10.0, description="Seconds before a metadata call fails.")
     temp_grace_seconds: int = Field(
         3600, description="Age after which fsck treats temp files and orphan blobs as stale."
+    )
+    thumbnail_max_pixels: int = Field(
+        50_000_000, gt=0, description="Pictures with more pixels get no thumbnail (not decoded)."
+    )
+    thumbnail_timeout_seconds: float = Field(
+        10.0, gt=0, description="A thumbnail renderer running longer is killed (then 404)."
+    )
+    thumbnail_concurrency: int = Field(
+        2, gt=0, description="Thumbnails rendered at once per process (each a child process)."
+    )
+    thumbnail_memory_bytes: int = Field(
+        1 * GIB, gt=0, description="Address-space cap of each thumbnail renderer process."
+    )
+    thumbnail_max_input_bytes: int = Field(
+        256 * 1024 * 1024,
+        gt=0,
+        description="Larger pictures and PDFs get no thumbnail; larger videos are read this far.",
     )
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"

@@ -9,6 +9,8 @@ class FilebayError(Exception):
     status: int = 500
     code: str = "internal"
     detail: str = "internal error"
+    #: More fields of the JSON answer (e.g. ``existing_id`` of a taken name).
+    extra: dict[str, str] = {}
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.detail)
@@ -89,6 +91,20 @@ class Conflict(FilebayError):
     status, code, detail = 409, "conflict", "already exists"
 
 
+class NameTaken(Conflict):
+    """Another entry of the folder has this name (after NFC and case folding)."""
+
+    code, detail = "name_taken", "an entry with this name exists in the folder"
+
+    def __init__(self, existing_id: str, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.extra = {"existing_id": existing_id}
+
+
+class FolderCycle(Conflict):
+    code, detail = "cycle", "a folder cannot move into itself or below itself"
+
+
 class LastAdmin(Conflict):
     detail = "the last enabled admin cannot be demoted, disabled or deleted"
 
@@ -164,3 +180,37 @@ class RequestTimeout(FilebayError):
 
 class BodyTooLarge(FilebayError):
     status, code, detail = 413, "body_too_large", "request body too large"
+
+
+class SsoFailed(FilebayError):
+    """A single sign-on that did not check out (state, code, ID token, provider's answer)."""
+
+    status, code, detail = 400, "sso_failed", "single sign-on failed"
+
+
+class PasswordLoginOff(FilebayError):
+    status, code, detail = 403, "password_login_off", "password login is turned off here"
+
+
+class MfaEnrolmentRequired(FilebayError):
+    status, code = 403, "mfa_enrolment_required"
+    detail = "set up two-step login first (/account/security)"
+
+
+class MfaRequired(Unauthorized):
+    code, detail = "mfa_required", "this account needs its TOTP code (form field totp)"
+
+
+class WrongCode(BadRequest):
+    """A wrong second-factor code from someone signed in (a 401 would read as "log in")."""
+
+    code, detail = "wrong_code", "wrong code"
+
+
+class LoginRefused(Unauthorized):
+    """A failed password login: one answer for every cause, the cause kept for the audit
+    log (admins only): ``unknown_user``, ``wrong_password`` or ``disabled``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("wrong username or password")
+        self.reason = reason

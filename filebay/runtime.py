@@ -20,8 +20,12 @@ from typing import Any
 
 from filebay.auth.authenticator import Authenticator
 from filebay.auth.keys import KeyRing
+from filebay.catalog.audit import AuditLog
 from filebay.catalog.files import Catalog
+from filebay.catalog.folders import Folders
+from filebay.catalog.identities import Identities
 from filebay.catalog.shares import ShareLookup, Shares
+from filebay.catalog.trash import Trash
 from filebay.catalog.uploads import UploadSessions
 from filebay.catalog.users import Directory, LoginLimiter
 from filebay.config import Settings
@@ -29,7 +33,16 @@ from filebay.sharing.grants import ShareGrants
 from filebay.storage.base import BlobStore, Staging
 
 #: The capabilities a service may lack that are ``Runtime`` fields (``None`` when lacking).
-OPTIONAL_FIELDS = ("directory", "shares", "keyring", "share_grants")
+OPTIONAL_FIELDS = (
+    "directory",
+    "shares",
+    "folders",
+    "trash",
+    "keyring",
+    "share_grants",
+    "identities",
+    "audit",
+)
 
 
 @dataclass(slots=True)
@@ -45,10 +58,18 @@ class Runtime:
     directory: Directory | None = None
     #: Only where the database is local: creating, listing and revoking share links.
     shares: Shares | None = None
+    #: Only where the database is local: the folder tree (browse, move, resolve paths).
+    folders: Folders | None = None
+    #: Only where the database is local: the trash (move to, list, restore, purge).
+    trash: Trash | None = None
     #: Only where JWTs are signed (all-in-one, auth).
     keyring: KeyRing | None = None
     #: Only where share links are served (all-in-one, download): their cookies' key.
     share_grants: ShareGrants | None = None
+    #: Only where the database is local: single sign-on links and sign-ins under way.
+    identities: Identities | None = None
+    #: Only where the database is local: the audit log.
+    audit: AuditLog | None = None
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     def capabilities(self) -> frozenset[str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 
 from filebay.auth.authenticator import Authenticator
 from filebay.auth.jwt import KeySource, LocalKeys, RemoteJwks
@@ -11,8 +13,12 @@ from filebay.auth.keys import KeyRing
 from filebay.auth.passwords import hash_password, random_password
 from filebay.auth.principal import ADMIN
 from filebay.catalog.remote.client import HttpCatalog
+from filebay.catalog.sql.audit import SqlAuditLog
 from filebay.catalog.sql.files import SqlCatalog
+from filebay.catalog.sql.folders import SqlFolders
+from filebay.catalog.sql.identities import SqlIdentities
 from filebay.catalog.sql.shares import SqlShares
+from filebay.catalog.sql.trash import SqlTrash
 from filebay.catalog.sql.uploads import SqlUploads
 from filebay.catalog.sql.users import SqlDirectory
 from filebay.catalog.users import Directory
@@ -22,6 +28,7 @@ from filebay.runtime import Runtime
 from filebay.sharing.grants import ShareGrants
 from filebay.storage import open_blob_store
 from filebay.upkeep.identity import establish_on_start
+from filebay.upkeep.serverlock import ServerLock
 
 log = logging.getLogger("filebay")
 
@@ -32,9 +39,16 @@ DEFAULT_AUTH_URL = "http://127.0.0.1:8004"
 async def ensure_admin(directory: Directory, settings: Settings) -> None:
     """First start: create ``admin`` with FILEBAY_ADMIN_PASSWORD or a random password,
     printed once."""
-    if await directory.count_users() > 0:
-        return
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    if await directory.count_users() > 0:
+        if given:
+            # Silently ignored, it looked like a password that does not work (issue 18).
+            log.warning(
+                "FILEBAY_ADMIN_PASSWORD is ignored: it only sets the password of 'admin' on "
+                "the first start (users exist already); to change it run "
+                "`filebay user passwd admin`"
+            )
+        return
     password = given or random_password()
     try:
         await directory.create_user(ADMIN, await hash_password(password), "admin", None)
@@ -55,6 +69,19 @@ def _remote_keys(settings: Settings) -> KeySource:
     return RemoteJwks(settings.auth_internal_url or settings.auth_url or DEFAULT_AUTH_URL)
 
 
+async def server_lock(settings: Settings) -> Callable[[], Awaitable[None]]:
+    """Hold the data dir's server lock while this process serves (``filebay fsck`` reads it
+    to tell a crash's temp files from uploads in flight); how to let it go."""
+    if settings.storage != "local":
+        return _nothing
+    held = await asyncio.to_thread(ServerLock.hold, settings.data_dir)
+    return held.release
+
+
+async def _nothing() -> None:
+    return None
+
+
 def share_grants(settings: Settings) -> ShareGrants | None:
     """The key of share-link cookies, where ``/s/{token}`` is served: only there is it read
     (or generated into the data dir)."""
@@ -72,6 +99,10 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
         await catalog.close()
         raise
     directory = SqlDirectory(catalog.engine)
+    lock = await server_lock(settings)
+    folders = SqlFolders(catalog.engine)
+    # FILEBAY_TRASH_DAYS=0: a file displaced by on_conflict=replace is deleted at once.
+    catalog.keep_trash = folders.keep_trash = settings.trash_days > 0
     shares = SqlShares(catalog.engine)
     ring = KeyRing.load(settings.data_dir, settings.jwt_private_key_file) if signs else None
     keys: KeySource = LocalKeys(ring) if ring is not None else _remote_keys(settings)
@@ -87,10 +118,14 @@ async def open_local(settings: Settings, *, signs: bool, remote_keys: bool = Fal
         share_lookup=shares,
         login_limiter=directory,
         shares=shares,
+        folders=folders,
+        trash=SqlTrash(catalog.engine),
         directory=directory,
         keyring=ring,
         share_grants=share_grants(settings),
-        closers=[close_store, catalog.close],
+        identities=SqlIdentities(catalog.engine),
+        audit=SqlAuditLog(catalog.engine),
+        closers=[close_store, catalog.close, lock],
     )
 
 
@@ -111,5 +146,5 @@ async def open_remote(settings: Settings) -> Runtime:
         share_lookup=catalog,
         login_limiter=catalog,
         share_grants=share_grants(settings),
-        closers=[close_store, catalog.close],
+        closers=[close_store, catalog.close, await server_lock(settings)],
     )

@@ -39,10 +39,14 @@ def _all_in_one(settings: Settings) -> FastAPI:
     # One process, the catalog used directly: no HTTP hop between the services.
     from auth_service.app import ROUTERS as AUTH
     from auth_service.app import open_auth
+    from download_service.app import EDGE as DOWNLOAD_EDGE
     from download_service.app import ROUTERS as DOWNLOAD
     from filebay.upkeep.sweeper import sweep_forever
+    from metadata_service import folders as metadata_folders
     from metadata_service import routes as metadata_routes
     from metadata_service import shares as metadata_shares
+    from metadata_service import trash as metadata_trash
+    from metadata_service import trash_page as metadata_trash_page
     from upload_service.app import EDGE as UPLOAD_EDGE
     from upload_service.app import ROUTERS as UPLOAD
 
@@ -50,11 +54,20 @@ def _all_in_one(settings: Settings) -> FastAPI:
         settings,
         service=Service.all,
         routers=_hot_first(
-            AUTH, UPLOAD, [metadata_routes.router, metadata_shares.router], DOWNLOAD
+            AUTH,
+            UPLOAD,
+            [
+                metadata_routes.router,
+                metadata_folders.router,
+                metadata_shares.router,
+                metadata_trash.router,
+                metadata_trash_page.router,
+            ],
+            DOWNLOAD,
         ),
         open_services=open_auth,
         background=[sweep_forever],
-        hooks=[UPLOAD_EDGE],
+        hooks=[UPLOAD_EDGE, DOWNLOAD_EDGE],
     )
 
 
@@ -67,13 +80,15 @@ def _hot_first(*services: list[APIRouter]) -> list[APIRouter]:
     """
     auth, upload, metadata, download = services
     upload_api, tus, upload_pages = upload
-    download_api, download_shares, download_pages = download
+    download_api, download_shares, download_pages, download_thumbnails, *download_more = download
     auth_api, auth_pages = auth
     return [
         upload_api,
         download_api,
         *metadata,
         tus,
+        download_thumbnails,
+        *download_more,
         download_shares,
         auth_api,
         auth_pages,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,7 +61,9 @@ def serve(
         str | None,
         typer.Option(help="Base URL of the metadata service, for upload and download."),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (uvicorn).")] = 1,
+    workers: Annotated[
+        str, typer.Option(help="Worker processes (uvicorn): a number, or auto (one per core).")
+    ] = "1",
     i_know_this_is_public: Annotated[
         bool,
         typer.Option(
@@ -103,14 +107,26 @@ def serve(
         "http": PROTOCOL,
         "server_header": False,
     }
-    if workers > 1:
+    count = worker_count(workers)
+    if count > 1:
         # Worker processes rebuild the app from the environment, so hand the flags over there.
         os.environ.update(settings.as_environment())
-        uvicorn.run("filebay_server.app:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("filebay_server.app:create_app", factory=True, workers=count, **options)
     else:
         from filebay_server.app import create_app
 
         uvicorn.run(create_app(settings), **options)
+
+
+def worker_count(value: str) -> int:
+    """``--workers``: a positive number, or ``auto`` for one process per usable core."""
+    if value == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    if not value.isdigit() or int(value) < 1:
+        raise typer.BadParameter(
+            "a number of processes (1 or more), or auto", param_hint="--workers"
+        )
+    return int(value)
 
 
 def check_exposure(settings: Settings, confirmed: bool) -> None:
@@ -174,6 +190,7 @@ def fsck(
     from filebay.storage import open_blob_store
     from filebay.upkeep.orphans import restore_all
     from filebay.upkeep.scanner import FSCK, Check, Policy, Sources, scan
+    from filebay.upkeep.serverlock import no_server_running
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
 
@@ -190,21 +207,26 @@ def fsck(
         console.print(f"{len(restored)} quarantined blobs moved back")
         raise typer.Exit(0)
 
-    async def run() -> Any:
+    async def run(idle: bool) -> Any:
         catalog = await SqlCatalog.open(settings.effective_database_url)
         store, close_store = await open_blob_store(settings)
+        policy = Policy.of(settings, grace_seconds=grace_seconds)
+        if idle and settings.storage == "local":
+            # No server holds the data dir: every temp file is a crash's leftover.
+            policy = dataclasses.replace(policy, temp_grace=timedelta(0))
         try:
             return await scan(
                 Sources(catalog, store, uploads=SqlUploads(catalog.engine)),
                 (FSCK | Check.VERIFY) if verify else FSCK,
                 repair=repair,
-                policy=Policy.of(settings, grace_seconds=grace_seconds),
+                policy=policy,
             )
         finally:
             await close_store()
             await catalog.close()
 
-    report = asyncio.run(run())
+    with no_server_running(settings.data_dir) as idle:
+        report = asyncio.run(run(idle))
     table = Table("problem", "key", "detail", "repaired", title="filebay fsck")
     for f in report.findings:
         table.add_row(f.kind, f.key, f.detail, "yes" if f.repaired else "no")
@@ -222,8 +244,10 @@ def fsck(
 
 def main() -> None:
     from filebay.client.commands import register
+    from filebay_server.audit import audit_app
     from filebay_server.users import user_app
 
     app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")
     register(app)
     app()

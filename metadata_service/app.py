@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from filebay.config import Service, Settings
-from filebay.http.app import build_app
+from filebay.http.app import EdgeHooks, build_app
 from filebay.runtime import Runtime
 from filebay.upkeep.sweeper import sweep_forever
 from filebay.wiring import open_local
-from metadata_service import internal, routes, shares
+from metadata_service import folders, internal, routes, shares, trash, trash_page
 
 
 async def open_metadata(settings: Settings) -> Runtime:
@@ -23,8 +23,16 @@ def create_app(settings: Settings) -> FastAPI:
     return build_app(
         settings,
         service=Service.metadata,
-        routers=[routes.router, shares.router, internal.router],
+        routers=[
+            routes.router,
+            folders.router,
+            shares.router,
+            trash.router,
+            internal.router,
+            trash_page.router,
+        ],
         open_services=open_metadata,
         on_start=on_start,
         background=[sweep_forever],
+        hooks=[EdgeHooks(own_body=internal.OWN_BODY)],
     )

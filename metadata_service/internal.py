@@ -14,7 +14,9 @@ from filebay.catalog.files import ListQuery
 from filebay.catalog.remote import wire
 from filebay.catalog.remote.wire import Instant
 from filebay.errors import BadRequest, CatalogUnavailable, Unauthorized
+from filebay.http.bodies import read_json
 from filebay.http.deps import CatalogDep, DirectoryDep, SharesDep, UploadsDep, get_runtime
+from filebay.http.limits import OwnBody
 from filebay.http.listing import list_query
 from filebay.upkeep.identity import readiness, sql_deployment
 
@@ -60,6 +62,12 @@ async def add_many(body: wire.AddManyBody, catalog: CatalogDep) -> wire.FilesOut
         raise BadRequest("one owner per batch")
     records = await catalog.add_many([f.new_file() for f in body.files], body.quota())
     return wire.FilesOut.model_construct(files=[wire.FileOut.of(r) for r in records])
+
+
+@router.post(wire.FOLDERS_ENSURE)
+async def ensure_folders(body: wire.EnsureFoldersBody, catalog: CatalogDep) -> wire.FolderIdOut:
+    folder_id = await catalog.ensure_folders(body.owner, body.parent_id, body.names)
+    return wire.FolderIdOut.model_construct(id=folder_id)
 
 
 @router.get(wire.OWNERS)
@@ -188,6 +196,40 @@ async def limit_reserve(body: wire.ReserveBody, directory: DirectoryDep) -> wire
 async def limit_release(body: wire.ReleaseBody, directory: DirectoryDep) -> Response:
     await directory.release_login_attempt(body.uncount, body.reset)
     return Response(status_code=204)
+
+
+#: Internal bodies that may pass the edge's JSON limit (a zip selection of 100,000 ids); read
+#: by their routes after the service token was checked (``filebay.http.bodies``).
+OWN_BODY = (
+    OwnBody(wire.PREFIX + wire.ARCHIVE_SELECT, method="POST"),
+    OwnBody(wire.PREFIX + wire.ZIP_LINKS, method="POST"),
+)
+BIG_BODY = 8 * 1024 * 1024
+
+
+@router.post(wire.ARCHIVE_SELECT)
+async def select(request: Request, catalog: CatalogDep) -> wire.SelectionOut:
+    body = await read_json(request, wire.SelectBody, BIG_BODY)
+    selection = await catalog.select(body.owner, body.file_ids, body.folder_ids)
+    return wire.SelectionOut.of(selection)
+
+
+@router.post(wire.FILE_CRC32, status_code=204)
+async def set_crc32(file_id: str, body: wire.Crc32Body, catalog: CatalogDep) -> Response:
+    await catalog.set_crc32(file_id, body.crc32)
+    return Response(status_code=204)
+
+
+@router.post(wire.ZIP_LINKS, status_code=204)
+async def create_zip_link(request: Request, catalog: CatalogDep) -> Response:
+    body = await read_json(request, wire.ZipLinkBody, BIG_BODY)
+    await catalog.create_zip_link(body.token_hash, body.link())
+    return Response(status_code=204)
+
+
+@router.post(wire.ZIP_LINK_FIND)
+async def find_zip_link(body: wire.ZipLinkLookup, catalog: CatalogDep) -> wire.MaybeZipLinkOut:
+    return wire.MaybeZipLinkOut.of(await catalog.find_zip_link(body.token_hash, body.now))
 
 
 @router.get(wire.READY)

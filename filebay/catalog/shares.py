@@ -17,6 +17,8 @@ class Share:
     password_hash: str | None
     max_downloads: int | None
     downloads: int
+    #: "file", or "folder": ``file_id`` is then the shared folder's id.
+    kind: str = "file"
 
     def usable(self, now: datetime) -> bool:
         """Not expired and not used up."""

@@ -71,6 +71,18 @@ class ApiToken:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A session as its owner sees it. ``id`` is the hash of its secret (never the secret)."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    user_agent: str | None
+    address: str | None
+
+
 class Unset:
     """Marks an update field that was not given (``None`` is a value: no quota)."""
 
@@ -149,8 +161,20 @@ class Directory(Verifier, LoginLimiter, Protocol):
         the caller's business too). ``LastAdmin`` for the only enabled admin."""
 
     async def create_session(
-        self, username: str, session_hash: str, expires_at: datetime
+        self,
+        username: str,
+        session_hash: str,
+        expires_at: datetime,
+        *,
+        user_agent: str | None = None,
+        address: str | None = None,
     ) -> None: ...
+
+    async def list_sessions(self, username: str) -> list[SessionInfo]:
+        """The user's unexpired sessions, the newest first."""
+
+    async def end_sessions(self, username: str, session_hashes: list[str] | None) -> int:
+        """End the user's sessions with these hashes (``None``: all); how many ended."""
 
     async def delete_session(self, session_hash: str) -> None: ...
 

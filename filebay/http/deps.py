@@ -18,12 +18,16 @@ from filebay.auth.authenticator import (
 )
 from filebay.auth.keys import KeyRing
 from filebay.auth.principal import SINGLE_USER, Principal
+from filebay.catalog.audit import AuditLog
 from filebay.catalog.files import Catalog
+from filebay.catalog.folders import Folders
+from filebay.catalog.identities import Identities
 from filebay.catalog.shares import ShareLookup, Shares
+from filebay.catalog.trash import Trash
 from filebay.catalog.uploads import UploadSessions
 from filebay.catalog.users import Directory, LoginLimiter
 from filebay.config import Settings
-from filebay.errors import Forbidden
+from filebay.errors import Forbidden, MfaEnrolmentRequired
 from filebay.runtime import Runtime
 from filebay.sharing.grants import ShareGrants
 from filebay.storage.base import BlobStore, StagingStore
@@ -70,6 +74,14 @@ async def get_staging_store(request: Request) -> StagingStore:
     return cast(StagingStore, get_runtime(request).store)
 
 
+async def get_folders(request: Request) -> Folders:
+    return _present(get_runtime(request).folders)
+
+
+async def get_trash(request: Request) -> Trash:
+    return _present(get_runtime(request).trash)
+
+
 async def get_directory(request: Request) -> Directory:
     return _present(get_runtime(request).directory)
 
@@ -82,6 +94,14 @@ async def get_share_grants(request: Request) -> ShareGrants:
     return _present(get_runtime(request).share_grants)
 
 
+async def get_identities(request: Request) -> Identities:
+    return _present(get_runtime(request).identities)
+
+
+async def get_audit(request: Request) -> AuditLog:
+    return _present(get_runtime(request).audit)
+
+
 def _present(value: T | None) -> T:
     # Never None here: a service whose routes need a capability its runtime lacks does not
     # start (``missing_capabilities``, checked by ``filebay.http.app.build_app``).
@@ -91,9 +111,13 @@ def _present(value: T | None) -> T:
 #: The dependencies that need an optional capability of the ``Runtime``, by its name.
 CAPABILITY_OF: dict[Callable[..., Any], str] = {
     get_shares: "shares",
+    get_folders: "folders",
+    get_trash: "trash",
     get_directory: "directory",
     get_keyring: "keyring",
     get_share_grants: "share_grants",
+    get_identities: "identities",
+    get_audit: "audit",
     get_staging_store: "staging",
 }
 
@@ -130,6 +154,18 @@ async def get_templates(request: Request) -> Jinja2Templates:
     return templates
 
 
+#: What a session that must set up a second factor first may reach (FILEBAY_REQUIRE_MFA).
+ENROL_PATHS = frozenset(
+    {
+        "/api/me",
+        "/api/me/totp",
+        "/api/me/totp/confirm",
+        "/api/auth/logout",
+        "/account/security",
+    }
+)
+
+
 # Declares the OAuth2 password flow in the OpenAPI schema, so /docs has an Authorize button.
 # The header itself is read below (it may also carry an API token).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -148,7 +184,10 @@ async def current_principal(
         csrf_header=request.headers.get(CSRF_HEADER),
         method=request.method,
     )
-    return await runtime.authenticator.authenticate(creds)
+    principal = await runtime.authenticator.authenticate(creds)
+    if principal.enrol_only and request.url.path not in ENROL_PATHS:
+        raise MfaEnrolmentRequired()
+    return principal
 
 
 async def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -165,11 +204,15 @@ StoreDep = Annotated[BlobStore, Depends(get_store)]
 StagingStoreDep = Annotated[StagingStore, Depends(get_staging_store)]
 UploadsDep = Annotated[UploadSessions, Depends(get_uploads)]
 SharesDep = Annotated[Shares, Depends(get_shares)]
+FoldersDep = Annotated[Folders, Depends(get_folders)]
+TrashDep = Annotated[Trash, Depends(get_trash)]
 ShareLookupDep = Annotated[ShareLookup, Depends(get_share_lookup)]
 LimiterDep = Annotated[LoginLimiter, Depends(get_limiter)]
 DirectoryDep = Annotated[Directory, Depends(get_directory)]
 KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
 ShareGrantsDep = Annotated[ShareGrants, Depends(get_share_grants)]
+IdentitiesDep = Annotated[Identities, Depends(get_identities)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 AdminDep = Annotated[Principal, Depends(require_admin)]

@@ -23,6 +23,7 @@ from filebay.catalog.uploads import UploadSessions
 from filebay.catalog.users import Directory
 from filebay.config import Settings
 from filebay.errors import BlobNotFound, NotFound
+from filebay.previews.thumbnails import remove_thumbnails
 from filebay.storage.base import BlobStore, Identified, Staging, Sweepable
 from filebay.upkeep.findings import Finding, Report
 from filebay.upkeep.identity import establish_identity, sql_deployment
@@ -79,6 +80,9 @@ class Policy:
     ratio: float = 0.5
     #: Expired upload sessions looked at in one scan.
     batch: int = 10_000
+    #: Temp files younger than this are left alone (``None``: ``grace``). Zero when no server
+    #: holds the data dir (``filebay.upkeep.serverlock``): every temp is a crash's leftover.
+    temp_grace: timedelta | None = None
 
     @classmethod
     def of(
@@ -254,7 +258,8 @@ class _Scan:
         if not isinstance(self.store, Sweepable):
             return
         async for temp in self.store.iter_temps():
-            if self.now - temp.modified_at < self.policy.grace:
+            grace = self.policy.grace if self.policy.temp_grace is None else self.policy.temp_grace
+            if self.now - temp.modified_at < grace:
                 continue
             finding = Finding("stale_temp", temp.key, f"unfinished write of {temp.size} bytes")
             if self.repair:
@@ -308,7 +313,8 @@ class _Scan:
                 continue
             cursor: str | None = None
             while True:
-                page = await self.catalog.list(owner, ListQuery(limit=500, cursor=cursor))
+                query = ListQuery(limit=500, cursor=cursor, include_trash=True)
+                page = await self.catalog.list(owner, query)
                 for record in page.items:
                     await self._ownerless(record, owner)
                 if page.next_cursor is None:
@@ -323,6 +329,7 @@ class _Scan:
             except NotFound:  # deleted by another sweeper meanwhile
                 return
             await self.store.delete(record.blob_key)
+            await remove_thumbnails(self.store, record.blob_key)
             finding.repaired = True
         self.found(finding)
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 
+from filebay.audit.recorder import apply_retention
 from filebay.errors import FilebayError
 from filebay.observability.metrics import SWEPT, TUS_SESSIONS_OPEN
 from filebay.runtime import Runtime
 from filebay.upkeep.scanner import SWEEP, SWEEP_ORPHANS, Policy, Sources, scan
+from filebay.upkeep.trash import purge_expired
 
 log = logging.getLogger("filebay.sweeper")
 
@@ -44,6 +47,12 @@ async def sweep_once(runtime: Runtime, *, orphans: bool) -> dict[str, int]:
         policy=Policy.of(runtime.settings, batch=UPLOAD_BATCH),
     )
     TUS_SESSIONS_OPEN.set(await runtime.uploads.count_uploads())
+    trashed = 0
+    if runtime.trash is not None:
+        now = datetime.now(UTC)
+        trashed = await purge_expired(
+            runtime.trash, runtime.store, runtime.settings.trash_days, now
+        )
     if orphans and report.orphans_refused is not None:
         log.warning(
             "orphan sweep refused, no blob moved or deleted: %s (%d of %d blobs have no "
@@ -54,6 +63,9 @@ async def sweep_once(runtime: Runtime, *, orphans: bool) -> dict[str, int]:
         )
     repaired = report.repaired()
     removed = {label: repaired.get(kind, 0) for kind, label in LABELS.items()}
+    removed["trash_item"] = trashed
+    if runtime.audit is not None:  # retention, FILEBAY_AUDIT_DAYS (the log's only delete)
+        removed["audit_event"] = await apply_retention(runtime.audit, runtime.settings.audit_days)
     for kind, count in removed.items():
         if count:
             SWEPT.labels(kind).inc(count)

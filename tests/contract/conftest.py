@@ -32,7 +32,27 @@ from tests.contract.helpers import (
 from tests.harness.servers import ServerProcess, free_port
 
 #: Every table a contract writes (not ``deployment`` nor the schema's revision).
-TABLES = ("files", "users", "sessions", "api_tokens", "login_failures", "uploads", "shares")
+TABLES = (
+    "files",
+    "folders",
+    "entry_names",
+    "users",
+    "sessions",
+    "api_tokens",
+    "login_failures",
+    "uploads",
+    "shares",
+    "trash",
+    "zip_links",
+    "oidc_identities",
+    "oidc_sign_ins",
+    "totp_secrets",
+    "recovery_codes",
+    "mfa_challenges",
+    "passkeys",
+    "webauthn_challenges",
+    "audit_events",
+)
 SQL_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 KINDS = [*SQL_KINDS, "remote"]
 

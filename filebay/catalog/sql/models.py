@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,8 +60,15 @@ class FileRow(Base):
     blob_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # "" (ROOT): the top of the owner's tree. Not a foreign key: the root has no record.
+    folder_id: Mapped[str] = mapped_column(String(32), default="")
+    # CRC-32 of the bytes (zip entries); None for files recorded before it was kept.
+    crc32: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The trash item this file went with (hidden everywhere but the trash); None: in place.
+    trash_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
-    # Keyset pagination: every sort key, alone (admins) and after the owner, ends in id.
+    # Keyset pagination: every sort key, alone (admins), after the owner, and after the
+    # owner and folder (a folder's items), ends in id.
     __table_args__ = (
         Index(None, "owner", "created_at", "id"),
         Index(None, "owner", "name", "id"),
@@ -60,7 +76,41 @@ class FileRow(Base):
         Index(None, "created_at", "id"),
         Index(None, "name", "id"),
         Index(None, "size", "id"),
+        Index(None, "owner", "folder_id", "name", "id"),
+        Index(None, "owner", "folder_id", "size", "id"),
+        Index(None, "owner", "folder_id", "created_at", "id"),
+        Index(None, "folder_id"),
     )
+
+
+class FolderRow(Base):
+    __tablename__ = "folders"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    trash_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+
+    __table_args__ = (
+        Index(None, "owner", "parent_id", "name", "id"),
+        Index(None, "owner", "parent_id", "created_at", "id"),
+        Index(None, "parent_id"),
+    )
+
+
+class NameRow(Base):
+    """One row per entry (file or folder): its name's key in its folder. The primary key is
+    what makes names unique per folder, for files and folders together, in the database."""
+
+    __tablename__ = "entry_names"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    parent_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(32), unique=True)
 
 
 class UserRow(Base):
@@ -86,6 +136,10 @@ class SessionRow(Base):
     username: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # What the account page shows of it (DESIGN §8.4); None for sessions made before.
+    user_agent: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiTokenRow(Base):
@@ -141,6 +195,43 @@ class ShareRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     max_downloads: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+    # "file", or "folder" (then file_id holds the folder's id).
+    kind: Mapped[str] = mapped_column(String(8), default="file")
+
+
+class TrashRow(Base):
+    """One delete: a file, or a folder with everything below it. Its entries keep their rows
+    (``trash_id`` set) until the item is restored or purged."""
+
+    __tablename__ = "trash"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    entry_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(1024))
+    # Where it was: the folder id (``""``: the root) and its path then (for a restore).
+    parent_id: Mapped[str] = mapped_column(String(32))
+    original_path: Mapped[str] = mapped_column(String(8192))
+    size: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index(None, "owner", "deleted_at", "id"),
+        Index(None, "deleted_at"),
+    )
+
+
+class ZipLinkRow(Base):
+    """A ``POST /api/zip`` selection, GET-able by its owner for 24 hours."""
+
+    __tablename__ = "zip_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    selection: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class DeploymentRow(Base):
@@ -151,3 +242,115 @@ class DeploymentRow(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OidcIdentityRow(Base):
+    """A user's account at an OpenID Provider: the link is (issuer, sub), never a name or
+    an e-mail address (DESIGN §8.4)."""
+
+    __tablename__ = "oidc_identities"
+
+    issuer: Mapped[str] = mapped_column(String(255), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OidcSignInRow(Base):
+    """A sign-in sent to the provider and not yet back: good once, for a few minutes."""
+
+    __tablename__ = "oidc_sign_ins"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_url: Mapped[str] = mapped_column(String(2048))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class TotpRow(Base):
+    """A user's TOTP secret (RFC 6238); on once ``confirmed_at`` is set. ``last_step`` is
+    the time step of the last code accepted: a code is good once."""
+
+    __tablename__ = "totp_secrets"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class RecoveryCodeRow(Base):
+    """One of a user's recovery codes (Argon2id hash), good once."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class MfaChallengeRow(Base):
+    """A password login waiting for its second factor (the ``mfa_token``, stored hashed)."""
+
+    __tablename__ = "mfa_challenges"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    browser: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PasskeyRow(Base):
+    """A WebAuthn credential of a user (discoverable, user verification required)."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # base64url of the authenticator's credential id and its COSE public key
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[str] = mapped_column(String(2800))
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebauthnChallengeRow(Base):
+    """A WebAuthn ceremony under way, bound to its browser's cookie (its hash is the key)."""
+
+    __tablename__ = "webauthn_challenges"
+
+    browser_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    challenge: Mapped[str] = mapped_column(String(128))
+    # None: a sign-in (the passkey names the user); else the user adding a passkey
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class AuditEventRow(Base):
+    """One line of the audit log: append-only (only retention deletes), never a secret."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    type: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    target: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Why a login failed (unknown user, wrong password, …): shown to admins only.
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    # Newest first, overall, per actor and per type (keyset pages end in id).
+    __table_args__ = (
+        Index(None, "at", "id"),
+        Index(None, "actor", "at", "id"),
+        Index(None, "type", "at", "id"),
+    )

@@ -24,6 +24,7 @@ def _share(row: ShareRow) -> Share:
         password_hash=row.password_hash,
         max_downloads=row.max_downloads,
         downloads=row.downloads,
+        kind=row.kind,
     )
 
 
@@ -43,6 +44,7 @@ class SqlShares:
             password_hash=share.password_hash,
             max_downloads=share.max_downloads,
             downloads=share.downloads,
+            kind=share.kind,
         )
         await self._run.write(lambda db: db.add(row))
 

@@ -17,17 +17,27 @@ from filebay.catalog.sql.files import unavailable_on_db_errors
 from filebay.catalog.sql.models import (
     ApiTokenRow,
     FileRow,
+    FolderRow,
     LoginFailureRow,
+    MfaChallengeRow,
+    NameRow,
+    OidcIdentityRow,
+    PasskeyRow,
+    RecoveryCodeRow,
     SessionRow,
+    TotpRow,
+    TrashRow,
     UploadRow,
     UserRow,
 )
-from filebay.catalog.users import UNSET, ApiToken, User
+from filebay.catalog.users import UNSET, ApiToken, SessionInfo, User
 from filebay.errors import Conflict, LastAdmin, NotFound
 from filebay.ids import new_id
 
 # last_used_at is a hint for people, not an audit log: write it at most once a minute.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+#: What a deleted user's sign-ins leave behind (DESIGN §8.4).
+SECOND_FACTORS = (OidcIdentityRow, TotpRow, RecoveryCodeRow, MfaChallengeRow, PasskeyRow)
 
 
 def _user(row: UserRow) -> User:
@@ -202,6 +212,16 @@ class SqlDirectory:
                 raise NotFound("no such user")
             db.execute(delete(SessionRow).where(SessionRow.username == username))
             db.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
+            # Its sign-in links and second factors: a later account of that name must not
+            # inherit them (an old SSO identity would sign in as it).
+            for table in SECOND_FACTORS:
+                db.execute(delete(table).where(table.username == username))
+            # Its folders go now (its files go one by one after, freeing their names).
+            folders = select(FolderRow.id).where(FolderRow.owner == username)
+            db.execute(delete(NameRow).where(NameRow.entry_id.in_(folders)))
+            db.execute(delete(FolderRow).where(FolderRow.owner == username))
+            # Its trash items (their files go with the others, below).
+            db.execute(delete(TrashRow).where(TrashRow.owner == username))
             # Unfinished uploads die with the account: a new account of the same name must
             # not finish, read or be charged for them.
             cancelled = db.scalars(
@@ -212,10 +232,24 @@ class SqlDirectory:
         return await self._run.write(work)
 
     @unavailable_on_db_errors
-    async def create_session(self, username: str, session_hash: str, expires_at: datetime) -> None:
+    async def create_session(
+        self,
+        username: str,
+        session_hash: str,
+        expires_at: datetime,
+        *,
+        user_agent: str | None = None,
+        address: str | None = None,
+    ) -> None:
         now = datetime.now(UTC)
         row = SessionRow(
-            id_hash=session_hash, username=username, created_at=now, expires_at=expires_at
+            id_hash=session_hash,
+            username=username,
+            created_at=now,
+            expires_at=expires_at,
+            user_agent=user_agent[:512] if user_agent else None,
+            address=address[:64] if address else None,
+            last_used_at=now,
         )
 
         def work(db: Session) -> None:
@@ -234,7 +268,7 @@ class SqlDirectory:
     async def session_user(self, username: str, session_hash: str) -> User | None:
         now = datetime.now(UTC)
         stmt = (
-            select(UserRow)
+            select(UserRow, SessionRow.last_used_at)
             .join(SessionRow, SessionRow.username == UserRow.username)
             .where(
                 SessionRow.id_hash == session_hash,
@@ -243,8 +277,48 @@ class SqlDirectory:
                 UserRow.disabled.is_(False),
             )
         )
-        row = await self._run.read(lambda db: db.scalar(stmt))
-        return None if row is None else _user(row)
+        found = await self._run.read(lambda db: db.execute(stmt).first())
+        if found is None:
+            return None
+        row, last_used = found
+        if last_used is None or now - last_used > LAST_USED_RESOLUTION:
+            # A hint for its owner, like an API token's: written at most once a minute.
+            touch = (
+                update(SessionRow)
+                .where(SessionRow.id_hash == session_hash)
+                .values(last_used_at=now)
+            )
+            await self._run.write(lambda db: db.execute(touch))
+        return _user(row)
+
+    @unavailable_on_db_errors
+    async def list_sessions(self, username: str) -> list[SessionInfo]:
+        now = datetime.now(UTC)
+        stmt = (
+            select(SessionRow)
+            .where(SessionRow.username == username, SessionRow.expires_at > now)
+            .order_by(SessionRow.created_at.desc(), SessionRow.id_hash)
+        )
+        return await self._run.read(
+            lambda db: [
+                SessionInfo(
+                    id=r.id_hash,
+                    created_at=r.created_at,
+                    expires_at=r.expires_at,
+                    last_used_at=r.last_used_at,
+                    user_agent=r.user_agent,
+                    address=r.address,
+                )
+                for r in db.scalars(stmt)
+            ]
+        )
+
+    @unavailable_on_db_errors
+    async def end_sessions(self, username: str, session_hashes: list[str] | None) -> int:
+        stmt = delete(SessionRow).where(SessionRow.username == username)
+        if session_hashes is not None:
+            stmt = stmt.where(SessionRow.id_hash.in_(session_hashes))
+        return await self._run.write(lambda db: rowcount(db, stmt))
 
     @unavailable_on_db_errors
     async def create_api_token(self, username: str, name: str, token_hash: str) -> ApiToken:
