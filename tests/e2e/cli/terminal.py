@@ -93,6 +93,9 @@ def run_in_terminal(
     pid, fd = pty.fork()
     if pid == 0:  # the child: the terminal is already its stdin, stdout and stderr
         ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+        # As a terminal's shell would: a test run started in the background (CI's `cmd &`)
+        # has SIGINT ignored, and an ignored signal survives exec, so Ctrl-C would do nothing.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(cwd)
         os.execve(argv[0], list(argv), dict(env))
     received: list[bytes] = []
