@@ -15,6 +15,7 @@ from filebay.http.openapi import AUTHENTICATED, JSON_BODY, errors
 from filebay.http.records import entry_json
 from filebay.names import validate_folder_name
 from filebay.transfer.removal import remove_blobs
+from metadata_service.routes import TRASH_ITEM_HEADER
 
 router = APIRouter(prefix="/api", tags=["folders"])
 
@@ -118,7 +119,7 @@ async def delete_folder(
         await remove_blobs(store, removed.blob_keys)
         return Response(status_code=204)
     item = await trash.trash_folder(target, principal.username)
-    return Response(status_code=204, headers={"X-Trash-Item": item.id})
+    return Response(status_code=204, headers={TRASH_ITEM_HEADER: item.id})
 
 
 @router.get(

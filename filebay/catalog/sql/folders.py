@@ -280,7 +280,7 @@ class SqlFolders:
             row.folder_id, row.name, row.updated_at = folder_id, final, now
             record = _with_path(_to_record(row), _path_of(above))
             if replaced_keys:
-                record = _replace(record, replaced_blob_key=replaced_keys[0])
+                record = replace(record, replaced_blob_key=replaced_keys[0])
             return record
 
         return await self._run.write(work)
@@ -331,8 +331,4 @@ def _path_of(chain: list[FolderRow]) -> str:
 
 
 def _with_path(record: FileRecord, folder_path: str) -> FileRecord:
-    return _replace(record, path=f"{folder_path}/{record.name}")
-
-
-def _replace(record: FileRecord, **changes: object) -> FileRecord:
-    return replace(record, **changes)  # type: ignore[arg-type]
+    return replace(record, path=f"{folder_path}/{record.name}")
