@@ -41,8 +41,10 @@ class _Digests:
         self.sha256 = hashlib.sha256()
         self.crc32 = 0
 
-    def update(self, data: bytearray) -> None:
+    def update_sha256(self, data: bytearray) -> None:
         self.sha256.update(data)
+
+    def update_crc32(self, data: bytearray) -> None:
         self.crc32 = zlib.crc32(data, self.crc32)
 
     def update_tail(self, data: bytearray) -> None:
@@ -95,13 +97,16 @@ class BlobIngest:
         self._pending = asyncio.create_task(self._hash_and_write(batch))
 
     async def _hash_and_write(self, batch: bytearray) -> None:
-        # Hashing and writing run in two worker threads at once (hashlib and os.write release
-        # the GIL), while the event loop goes on receiving the next batch.
-        hashed = asyncio.ensure_future(asyncio.to_thread(self._hash.update, batch))
+        # SHA-256, CRC-32 and writing run in worker threads at once (hashlib, zlib and
+        # os.write release the GIL), while the event loop goes on receiving the next batch:
+        # one after the other, the CRC-32 would lengthen the hashing thread's turn.
+        hashed = asyncio.ensure_future(asyncio.to_thread(self._hash.update_sha256, batch))
+        checked = asyncio.ensure_future(asyncio.to_thread(self._hash.update_crc32, batch))
         try:
             await self._writer.write(batch)
         finally:
             await hashed
+            await checked
 
     async def finish(self) -> StoredBlob:
         """Write what is left, publish the blob, and say what was stored."""
