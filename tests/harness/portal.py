@@ -9,7 +9,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -181,3 +181,29 @@ def crash_watch(
     yield
     for deployment, offsets in watched:
         assert_no_crashes(deployment, offsets)
+
+
+def shape_portal_fixture(
+    cls: type[P], env: dict[str, str], db_prefix: str
+) -> Callable[..., Iterator[P]]:
+    """A package-scoped ``portal`` fixture over both shapes (``all`` on SQLite, ``split`` on
+    a fresh PostgreSQL database named after ``db_prefix``): the suites that need nothing
+    else of their servers declare it in one line, ``portal = shape_portal_fixture(...)``."""
+
+    @pytest.fixture(scope="package", params=["all", "split"])
+    def portal(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_url: str
+    ) -> Iterator[P]:
+        shape: str = request.param
+        data_dir = tmp_path_factory.mktemp(f"{db_prefix}-{shape}")
+        with running_portal(cls, shape, data_dir, pg_url, env, db_prefix) as running:
+            yield running
+
+    return portal
+
+
+@pytest.fixture(autouse=True)
+def no_portal_crash(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Autouse where a conftest imports it: no request of the test made the ``portal``'s
+    servers log a traceback (a 500 is always a bug)."""
+    yield from crash_watch(request)

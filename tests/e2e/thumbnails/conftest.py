@@ -3,12 +3,12 @@ SQLite all-in-one, PostgreSQL split), once per package; the tests keep apart by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.harness.http import ADMIN_PASSWORD, bearer, unique
-from tests.harness.portal import Portal, crash_watch, running_portal
+from tests.harness.portal import Portal, no_portal_crash, shape_portal_fixture
+
+__all__ = ["alice", "no_portal_crash", "portal"]
 
 ENV = {
     "FILEBAY_AUTH": "on",
@@ -18,20 +18,7 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="package", params=["all", "split"])
-def portal(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_url: str
-) -> Iterator[Portal]:
-    shape: str = request.param
-    data_dir = tmp_path_factory.mktemp(f"thumbnails-{shape}")
-    with running_portal(Portal, shape, data_dir, pg_url, ENV, "filebay_thumbs") as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def no_server_crash(request: pytest.FixtureRequest) -> Iterator[None]:
-    """No request of the test made a server log a traceback (a 500 is always a bug)."""
-    yield from crash_watch(request)
+portal = shape_portal_fixture(Portal, ENV, "filebay_thumbs")
 
 
 @pytest.fixture
